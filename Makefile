@@ -1,0 +1,57 @@
+# Quillpost: the commands a newcomer needs. `make demo` and `make test` are the two
+# set-up commands in README.md; each installs what it needs first.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+# The suite runs against the real services on this machine (see README "Tests").
+TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} \
+	CELERY_BROKER_URL=$${TEST_BROKER_URL:-redis://127.0.0.1:6379/14} \
+	CACHE_URL=$${TEST_CACHE_URL:-redis://127.0.0.1:6379/15} \
+	DJANGO_SECRET_KEY=test-only-not-secret DJANGO_DEBUG=0 \
+	STATIC_ROOT=$(CURDIR)/.test-static
+
+.PHONY: install install-dev demo run worker beat test lint format
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt package.json $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	npm install --no-audit --no-fund --silent
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## Quick start: SQLite, console email, eager tasks, demo data, an admin login.
+demo: install
+	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DJANGO_DEBUG=1 $(BIN)/python manage.py load_demo --create-admin
+	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+run: install
+	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+worker: install
+	$(BIN)/celery -A config worker -l info
+
+beat: install
+	$(BIN)/celery -A config beat -l info
+
+## The whole suite on PostgreSQL, Redis, a Celery worker, aiosmtpd and Chromium.
+test: install-dev
+	$(TEST_ENV) $(BIN)/python manage.py collectstatic --noinput -v0
+	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .

@@ -1,0 +1,299 @@
+"""Campaigns, the officials they write to, signatures and the outbox of emails.
+
+Nothing important happens in save() or signals: writes live in services.py.
+"""
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from letters.models import LetterTemplate
+
+from .validators import (
+    normalise_email,
+    validate_postcode,
+    validate_single_line,
+    validate_text_block,
+)
+
+
+class Official(models.Model):
+    name = models.CharField(max_length=120, validators=[validate_single_line])
+    position = models.CharField(
+        "position",
+        max_length=120,
+        validators=[validate_single_line],
+        help_text='Their title, e.g. "Prime Minister".',
+    )
+    salutation = models.CharField(
+        max_length=120,
+        validators=[validate_single_line],
+        help_text='How letters open, e.g. "Dear Prime Minister".',
+    )
+    email = models.EmailField(help_text="Where their letters are delivered.")
+    organisation = models.CharField(
+        max_length=160, blank=True, validators=[validate_single_line]
+    )
+    is_active = models.BooleanField(
+        "active",
+        default=True,
+        help_text="Inactive officials receive no new letters.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "official"
+        verbose_name_plural = "officials"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.position})"
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        LIVE = "live", "Live"
+        CLOSED = "closed", "Closed"
+
+    slug = models.SlugField(
+        unique=True, max_length=80, help_text="Used in the address: /campaigns/<slug>/"
+    )
+    title = models.CharField(max_length=160, validators=[validate_single_line])
+    summary = models.TextField(
+        max_length=2000,
+        validators=[validate_text_block],
+        help_text="Shown above the letter on the campaign page.",
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    signature_goal = models.PositiveIntegerField(
+        default=1000, validators=[MinValueValidator(1)]
+    )
+    letter_template = models.ForeignKey(
+        LetterTemplate, on_delete=models.PROTECT, related_name="campaigns"
+    )
+    targets = models.ManyToManyField(
+        Official,
+        related_name="campaigns",
+        help_text="Each confirmed signature sends one letter to each of these.",
+    )
+    opens_at = models.DateTimeField(
+        null=True, blank=True, help_text="Optional: not signable before this."
+    )
+    closes_at = models.DateTimeField(
+        null=True, blank=True, help_text="Optional: not signable from this moment."
+    )
+    signers_may_edit = models.BooleanField(
+        "signers may edit the letter",
+        default=False,
+        help_text="Let supporters rewrite the letter body before signing.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "campaign"
+        verbose_name_plural = "campaigns"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(closes_at__isnull=True)
+                | models.Q(opens_at__isnull=True)
+                | models.Q(closes_at__gt=models.F("opens_at")),
+                name="campaign_closes_after_opening",
+                violation_error_message="The closing date must be after the opening.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def is_signable(self, *, now=None) -> bool:
+        now = now or timezone.now()
+        return (
+            self.status == self.Status.LIVE
+            and (self.opens_at is None or self.opens_at <= now)
+            and (self.closes_at is None or now < self.closes_at)
+        )
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Signature(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending confirmation"
+        CONFIRMED = "confirmed", "Confirmed"
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="signatures"
+    )
+    full_name = models.CharField(max_length=100, validators=[validate_single_line])
+    email = models.EmailField(max_length=254)
+    # Lower-cased, +tag and Gmail dots removed: see validators.normalise_email.
+    email_normalised = models.CharField(max_length=254, editable=False)
+    postcode = models.CharField(
+        max_length=15, validators=[validate_single_line, validate_postcode]
+    )
+    town = models.CharField(
+        max_length=80, blank=True, validators=[validate_single_line]
+    )
+    personal_paragraph = models.TextField(
+        max_length=2000, blank=True, validators=[validate_text_block]
+    )
+    letter_body = models.TextField(
+        "edited letter body",
+        max_length=20_000,
+        blank=True,
+        validators=[validate_text_block],
+        help_text="The supporter's own version of the letter; blank means the "
+        "campaign's template as written.",
+    )
+    consent_to_send = models.BooleanField(
+        default=False,
+        help_text="Agreed that their name and letter go to the officials.",
+    )
+    keep_updated = models.BooleanField(
+        default=False, help_text="Asked to hear about this campaign's progress."
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    token = models.CharField(
+        max_length=64, unique=True, default=_new_token, editable=False
+    )
+    token_created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "signature"
+        verbose_name_plural = "signatures"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "email_normalised"],
+                name="one_signature_per_email_per_campaign",
+                violation_error_message="This email address has already signed.",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["campaign", "status", "created_at"]),
+            models.Index(Lower("full_name"), name="signature_name_lower"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} – {self.campaign}"
+
+    def clean(self) -> None:
+        self.email_normalised = normalise_email(self.email or "")
+        # Forms skip constraints on fields they don't edit (email_normalised), so
+        # check here to show "already signed" instead of an IntegrityError. The
+        # database constraint still settles races.
+        duplicate = (
+            Signature.objects.filter(
+                campaign_id=self.campaign_id, email_normalised=self.email_normalised
+            )
+            .exclude(pk=self.pk)
+            .exists()
+        )
+        if self.campaign_id and duplicate:
+            raise ValidationError({"email": "This email address has already signed."})
+
+    def token_expired(self, *, now=None) -> bool:
+        max_age = timedelta(days=settings.CONFIRMATION_TOKEN_MAX_AGE_DAYS)
+        return (now or timezone.now()) - self.token_created_at > max_age
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class OutboxMessage(models.Model):
+    """An email the site owes someone. The row is the truth; the queue only
+    carries its id, and the sweeper re-queues rows whose message got lost."""
+
+    status = models.CharField(
+        max_length=10,
+        choices=OutboxStatus.choices,
+        default=OutboxStatus.PENDING,
+        db_index=True,
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Not before this time (retry backoff, throttle).",
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Letter(OutboxMessage):
+    """One supporter's letter to one official: the text exactly as sent."""
+
+    signature = models.ForeignKey(
+        Signature, on_delete=models.CASCADE, related_name="letters"
+    )
+    official = models.ForeignKey(
+        Official, on_delete=models.PROTECT, related_name="letters"
+    )
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "letter"
+        verbose_name_plural = "letters"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["signature", "official"], name="one_letter_per_official"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["official", "sent_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Letter to {self.official.name} from {self.signature.full_name}"
+
+
+class ConfirmationEmail(OutboxMessage):
+    """The "please confirm your signature" email to a supporter."""
+
+    signature = models.ForeignKey(
+        Signature, on_delete=models.CASCADE, related_name="confirmation_emails"
+    )
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "confirmation email"
+        verbose_name_plural = "confirmation emails"
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"Confirmation for {self.signature.full_name}"

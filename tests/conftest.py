@@ -1,0 +1,44 @@
+"""Session-wide real services: PostgreSQL (pytest-django), Redis, one SMTP server,
+one Celery worker process and one Chromium, each started once per session.
+
+Tests that need the worker or the live server must commit their data, so they use
+`transactional_db` (the worker and the browser see other connections).
+"""
+
+import os
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM would then
+# refuse to run here ("async context"), though nothing actually runs concurrently.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytest_plugins = ["tests.services"]
+
+
+def pytest_sessionstart(session):
+    # The suite is about PostgreSQL behaviour (constraints, cursors, locking);
+    # an accidental SQLite run would pass for the wrong reasons.
+    if connection.vendor != "postgresql":
+        pytest.exit(
+            "The suite runs on PostgreSQL: use `make test` (or set DATABASE_URL).",
+            returncode=2,
+        )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    user = django_user_model.objects.create_superuser(
+        "organiser", "organiser@example.org", "pw-organiser-123"
+    )
+    client.force_login(user)
+    client.user = user
+    return client

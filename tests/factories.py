@@ -1,0 +1,85 @@
+import factory
+from django.contrib.auth import get_user_model
+
+from campaign.models import Campaign, Letter, Official, Signature
+from campaign.validators import normalise_email
+from letters.models import LetterTemplate
+
+
+class LetterTemplateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LetterTemplate
+
+    name = factory.Sequence(lambda n: f"Template {n}")
+    subject_template = "About {{ campaign.title }}"
+    body_template = (
+        "{{ official.salutation }},\n\nPlease act.\n\n{{ signer.personal_paragraph }}"
+        "\n\nYours sincerely,\n\n{{ signer.name }}\n{{ signer.town }}\n"
+    )
+
+
+class OfficialFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Official
+
+    name = factory.Sequence(lambda n: f"Official {n}")
+    position = "Minister"
+    salutation = factory.LazyAttribute(lambda o: f"Dear {o.name}")
+    email = factory.Sequence(lambda n: f"official{n}@example.org")
+    organisation = "Ministry"
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Campaign
+        skip_postgeneration_save = True
+
+    slug = factory.Sequence(lambda n: f"campaign-{n}")
+    title = factory.Sequence(lambda n: f"Campaign {n}")
+    summary = "A campaign summary."
+    status = Campaign.Status.LIVE
+    signature_goal = 100
+    letter_template = factory.SubFactory(LetterTemplateFactory)
+
+    @factory.post_generation
+    def targets(self, create, extracted, **kwargs):
+        if not create:
+            return
+        officials = (
+            extracted if extracted is not None else OfficialFactory.create_batch(2)
+        )
+        self.targets.set(officials)
+
+
+class SignatureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Signature
+
+    campaign = factory.SubFactory(CampaignFactory)
+    full_name = factory.Sequence(lambda n: f"Signer {n}")
+    email = factory.Sequence(lambda n: f"signer{n}@example.com")
+    email_normalised = factory.LazyAttribute(lambda s: normalise_email(s.email))
+    postcode = "SW1A 1AA"
+    town = "London"
+    consent_to_send = True
+
+
+class LetterFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Letter
+
+    signature = factory.SubFactory(SignatureFactory)
+    official = factory.SubFactory(OfficialFactory)
+    subject = "A subject"
+    body = "A body"
+
+
+class StaffUserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    is_staff = True
+    password = factory.django.Password("correct horse battery staple")

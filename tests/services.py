@@ -1,0 +1,225 @@
+"""Real services for the suite, started once per session: an SMTP server
+(aiosmtpd), a Celery worker process on the local Redis, and headless Chromium."""
+
+import email
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import deque
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+import redis
+from aiosmtpd.controller import Controller
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SmtpSink:
+    """An SMTP server that keeps what it accepts and answers DATA as scripted:
+    `script("451 4.3.0 Try later", "250 OK")` answers the next two messages so."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.attempts = 0
+        self._replies: deque[str] = deque()
+        self._cond = threading.Condition()
+        self.port = free_port()
+        self.host = "127.0.0.1"
+        self._controller = Controller(self, hostname=self.host, port=self.port)
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd API)
+        with self._cond:
+            self.attempts += 1
+            reply = self._replies.popleft() if self._replies else "250 OK"
+            if reply.startswith("250"):
+                msg = email.message_from_bytes(envelope.content, policy=policy.default)
+                msg.envelope_rcpt = list(envelope.rcpt_tos)
+                self.messages.append(msg)
+            self._cond.notify_all()
+        return reply
+
+    def script(self, *replies: str) -> None:
+        with self._cond:
+            self._replies.extend(replies)
+
+    def reset(self) -> None:
+        with self._cond:
+            self.messages.clear()
+            self._replies.clear()
+            self.attempts = 0
+
+    def wait_for(self, count: int, timeout: float = 20.0) -> list[EmailMessage]:
+        """Block until at least `count` messages arrived; fail the test otherwise."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.messages) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    pytest.fail(
+                        f"SMTP sink got {len(self.messages)} of {count} messages "
+                        f"within {timeout}s"
+                    )
+                self._cond.wait(left)
+            return list(self.messages)
+
+    def start(self) -> None:
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def smtp(smtp_server, settings):
+    """The session's SMTP server, emptied, and this process's mail pointed at it."""
+    smtp_server.reset()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = smtp_server.host
+    settings.EMAIL_PORT = smtp_server.port
+    yield smtp_server
+    smtp_server.reset()
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    return f"postgres://{auth}@{host}:{port}/{db['NAME']}"
+
+
+class WorkerProcess:
+    """A real `celery -A config worker` process, killable and restartable."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.log_path.write_text("")
+        log = self.log_path.open("a")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "config", "worker",
+                "--loglevel=info", "--concurrency=2", "--pool=prefork",
+                "--without-gossip", "--without-mingle", "--without-heartbeat",
+                f"--hostname=test-{uuid.uuid4().hex[:8]}@%h",
+            ],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while "ready." not in self.log_path.read_text():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker failed to start:\n{self.log()}")
+            time.sleep(0.1)
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no chance to ack, requeue or record."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+# Settings the worker runs with in tests: short delays so retries and the sweeper
+# can be watched within seconds. Production values are in config/settings.py.
+WORKER_TEST_ENV = {
+    "DELIVERY_RETRY_BASE_SECONDS": "0.5",
+    "DELIVERY_RETRY_MAX_SECONDS": "2",
+    "DELIVERY_STUCK_AFTER_SECONDS": "3",
+    "DELIVERY_SWEEP_GRACE_SECONDS": "0",
+}
+
+
+@pytest.fixture(scope="session")
+def broker():
+    """The test broker's Redis database, emptied at the start of the session."""
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_proc(django_db_setup, smtp_server, broker, tmp_path_factory):
+    env = {
+        **os.environ,
+        **WORKER_TEST_ENV,
+        "DATABASE_URL": _database_url(),
+        "EMAIL_HOST": smtp_server.host,
+        "EMAIL_PORT": str(smtp_server.port),
+        "DATABASE_CONN_MAX_AGE": "0",
+    }
+    worker = WorkerProcess(env, tmp_path_factory.mktemp("celery") / "worker.log")
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=[
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync",
+            ],
+        )  # fmt: skip
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    # bypass_csp lets the test inject axe-core; the site's own pages never need it.
+    context = browser.new_context(bypass_csp=True)
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
+    """Run axe-core in the page; return violations of the given impact levels."""
+    page.add_script_tag(path=str(AXE_JS))
+    result = page.evaluate("async () => await axe.run(document)")
+    return [v for v in result["violations"] if v["impact"] in impacts]
