@@ -169,3 +169,20 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# --- Delivery (campaign/services/delivery.py) -----------------------------------
+# Retries of transient SMTP failures back off exponentially (with jitter) from BASE
+# up to MAX seconds between tries, and give up after GIVE_UP_AFTER_HOURS.
+DELIVERY_RETRY_BASE_SECONDS = env.float("DELIVERY_RETRY_BASE_SECONDS", default=30)
+DELIVERY_RETRY_MAX_SECONDS = env.float("DELIVERY_RETRY_MAX_SECONDS", default=3600)
+DELIVERY_GIVE_UP_AFTER_HOURS = env.float("DELIVERY_GIVE_UP_AFTER_HOURS", default=24)
+# A row "sending" for longer than this is presumed orphaned by a dead worker.
+DELIVERY_STUCK_AFTER_SECONDS = env.float("DELIVERY_STUCK_AFTER_SECONDS", default=600)
+# The sweeper leaves rows younger than this alone: their on-commit message is
+# normally still on its way.
+DELIVERY_SWEEP_GRACE_SECONDS = env.float("DELIVERY_SWEEP_GRACE_SECONDS", default=60)
+DELIVERY_SWEEP_INTERVAL_SECONDS = env.float(
+    "DELIVERY_SWEEP_INTERVAL_SECONDS", default=60
+)
+# Never flood one inbox: letters over the cap wait for the next free slot.
+LETTERS_PER_OFFICIAL_PER_HOUR = env.int("LETTERS_PER_OFFICIAL_PER_HOUR", default=60)
