@@ -176,9 +176,10 @@ def validate_subject(text: str) -> None:
 def _close_gap(left: str, right: str, *, at_start: bool, at_end: bool) -> str:
     """Join the template text either side of an empty field, dropping the
     brackets and separators that only made sense with a value between them."""
-    opened, closed = re.search(r"\s*[(\[]\s*$", left), re.match(r"\s*[)\]]", right)
-    if opened and closed:
-        left, right = left[: opened.start()], right[closed.end() :]
+    # String methods rather than regexes: a "\s*" search here goes quadratic on
+    # long runs of spaces, and a template line may be 20,000 characters.
+    if left.rstrip()[-1:] in ("(", "[") and right.lstrip()[:1] in (")", "]"):
+        left, right = left.rstrip()[:-1].rstrip(), right.lstrip()[1:]
     # Only a separator standing between two fields is orphaned; the colon in
     # "Postcode: " or the comma in "Yours, " is the author's own wording.
     if at_end and re.fullmatch(r"[\s.!?]*", right):
