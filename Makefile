@@ -9,6 +9,7 @@ TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:543
 	CELERY_BROKER_URL=$${TEST_BROKER_URL:-redis://127.0.0.1:6379/14} \
 	CACHE_URL=$${TEST_CACHE_URL:-redis://127.0.0.1:6379/15} \
 	DJANGO_SECRET_KEY=test-only-not-secret DJANGO_DEBUG=0 \
+	DJANGO_SECURE_SSL_REDIRECT=0 DJANGO_SECURE_COOKIES=0 \
 	STATIC_ROOT=$(CURDIR)/.test-static
 
 .PHONY: install install-dev demo run worker beat test lint format

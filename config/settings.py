@@ -6,9 +6,13 @@ must set DJANGO_SECRET_KEY (we fail fast without it when DJANGO_DEBUG is off).
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+
+from config.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -42,12 +46,16 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "simple_history",
+    "csp",
     "letters",
     "campaign",
 ]
 
 MIDDLEWARE = [
+    # First, so that every log line of the request (redirects too) carries its id.
+    "config.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -82,6 +90,11 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Fail a request (and /healthz) quickly instead of hanging on a lost database.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
+        "DATABASE_CONNECT_TIMEOUT", default=5
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The signature counter is cached here; Redis when CACHE_URL is set, so every web
@@ -118,6 +131,55 @@ STORAGES = {
 }
 
 LOGIN_URL = "admin:login"
+
+# --- HTTPS, cookies and security headers ------------------------------------------
+# Production runs behind ONE trusted TLS-terminating proxy that overwrites
+# X-Forwarded-Proto, and gunicorn is reachable only through it (README,
+# "Deployment"). The defaults are the production values; DEBUG (`make demo`) and
+# the test suite, which speak plain http, turn the https-only ones off by env.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https")
+    if env.bool("DJANGO_BEHIND_PROXY", default=not DEBUG)
+    else None
+)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+# The orchestrator probes over plain http inside the private network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool(
+    "DJANGO_SECURE_COOKIES", default=not DEBUG
+)
+SECURE_HSTS_SECONDS = env.int(
+    "DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True
+)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Confirmation and thank-you URLs carry a token: never hand them to share targets.
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+_site = urlsplit(SITE_URL)
+CSRF_TRUSTED_ORIGINS = env.list(
+    "DJANGO_CSRF_TRUSTED_ORIGINS", default=[f"{_site.scheme}://{_site.netloc}"]
+)
+# Only our own files: no inline script or style, no third-party origin. Pages and
+# the admin follow this (tests/test_deploy.py loads them in Chromium under it).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        # Bootstrap's CSS draws checkbox ticks and select arrows as data: SVGs.
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+    }
+}
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -163,12 +225,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CONFIRMATION_TOKEN_MAX_AGE_DAYS = env.int("CONFIRMATION_TOKEN_MAX_AGE_DAYS", default=7)
 SIGNATURE_COUNT_CACHE_SECONDS = env.int("SIGNATURE_COUNT_CACHE_SECONDS", default=10)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-}
+# JSON lines on stdout in production (config/logging.py); readable text in DEBUG.
+LOGGING = logging_config(
+    level=env.str("LOG_LEVEL", default="INFO"),
+    as_json=env.bool("LOG_JSON", default=not DEBUG),
+)
+# Celery would otherwise replace the handler above with its own plain-text one.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Delivery (campaign/services/delivery.py) -----------------------------------
 # Retries of transient SMTP failures back off exponentially (with jitter) from BASE
@@ -185,4 +248,24 @@ DELIVERY_SWEEP_INTERVAL_SECONDS = env.float(
     "DELIVERY_SWEEP_INTERVAL_SECONDS", default=60
 )
 # Never flood one inbox: letters over the cap wait for the next free slot.
+# 0 turns the throttle off.
 LETTERS_PER_OFFICIAL_PER_HOUR = env.int("LETTERS_PER_OFFICIAL_PER_HOUR", default=60)
+# Rows of each kind one sweep re-queues at most (a backlog drains over sweeps).
+DELIVERY_SWEEP_BATCH = env.int("DELIVERY_SWEEP_BATCH", default=1000)
+
+CELERY_BEAT_SCHEDULE = {
+    "outbox-sweep": {
+        "task": "campaign.tasks.outbox_sweep_task",
+        "schedule": DELIVERY_SWEEP_INTERVAL_SECONDS,
+        # A sweep that waited longer than an interval is superseded by the next.
+        "options": {"expires": DELIVERY_SWEEP_INTERVAL_SECONDS},
+    }
+}
+# Redis hands an unacknowledged message to another worker after this many
+# seconds. Retries and throttled letters wait in the worker with a countdown of
+# up to DELIVERY_RETRY_MAX_SECONDS (or an hour), so this must be longer, or
+# they would be delivered twice to workers. Orphans of a killed worker are
+# recovered sooner by the sweeper (DELIVERY_STUCK_AFTER_SECONDS).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(max(DELIVERY_RETRY_MAX_SECONDS, 3600) + 3600)
+}

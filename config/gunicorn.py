@@ -1,0 +1,31 @@
+"""Gunicorn settings, shared by the Dockerfile, docker-compose.yml and the smoke
+test (`gunicorn --config config/gunicorn.py config.wsgi`)."""
+
+import os
+
+import environ
+
+from config.logging import logging_config
+
+env = environ.Env()
+
+bind = env.str("GUNICORN_BIND", default="0.0.0.0:8000")  # noqa: S104 (container)
+# Sync workers: pages are short database reads and writes; SMTP happens in Celery.
+workers = env.int("WEB_CONCURRENCY", default=3)
+timeout = env.int("GUNICORN_TIMEOUT", default=30)
+# Recycle workers now and then so a slow leak cannot grow without bound.
+max_requests = 2000
+max_requests_jitter = 200
+# /dev/shm: the heartbeat file must not sit on a slow or read-only disk.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+# Gunicorn's default control socket lives in $HOME, shared by every instance on
+# the machine; nothing here uses it.
+control_socket_disable = True
+# No access log: Django logs one JSON line per request, without client IPs and
+# with the URL pattern instead of the path (paths can carry tokens).
+accesslog = None
+# Gunicorn's own lines (start, worker boot, timeouts) go through the same handler.
+logconfig_dict = logging_config(
+    level=env.str("LOG_LEVEL", default="INFO"),
+    as_json=env.bool("LOG_JSON", default=True),
+) | {"loggers": {"gunicorn.error": {"handlers": [], "propagate": True}}}
