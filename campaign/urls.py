@@ -1,10 +1,18 @@
 from django.urls import path
 
-from . import views
+from . import export_views, views
 
 app_name = "campaign"
 
 urlpatterns = [
     path("", views.campaign_list, name="list"),
     path("campaigns/<slug:slug>/", views.campaign_detail, name="detail"),
+    path(
+        "campaigns/<slug:slug>/signatures.csv",
+        export_views.signatures_csv,
+        name="signatures_csv",
+    ),
+    path("campaigns/<slug:slug>/preview/", views.campaign_preview, name="preview"),
+    path("campaigns/<slug:slug>/signed/", views.campaign_signed, name="signed"),
+    path("confirm/<str:token>/", views.signature_confirm_view, name="confirm"),
 ]

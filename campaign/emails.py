@@ -1,0 +1,76 @@
+"""Build the emails the site sends from outbox rows. Pure: a row (with its
+related objects loaded) in, a Django EmailMessage out; no database access, no
+sending. campaign/services/delivery.py claims, sends and records.
+"""
+
+from email.utils import formataddr
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
+from django.utils.crypto import salted_hmac
+
+from campaign.models import ConfirmationEmail, Letter, OutboxMessage
+from campaign.validators import validate_single_line
+
+
+class UnsendableMessage(Exception):
+    """The row cannot become a well-formed email; retrying will not change that."""
+
+
+def message_id(row: OutboxMessage) -> str:
+    """`<letter-42.9f…@quillpost.example.org>`: the same on every attempt, so a
+    receiving server can drop the copy a crash may cause; unique per row and
+    unguessable across sites (keyed with SECRET_KEY, salted with created_at)."""
+    label = row._meta.model_name
+    digest = salted_hmac(
+        "quillpost.delivery.message-id",
+        f"{label}:{row.pk}:{row.created_at.isoformat()}",
+    ).hexdigest()[:20]
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2]
+    return f"<{label}-{row.pk}.{digest}@{domain}>"
+
+
+def _single_line(value: str, what: str) -> str:
+    # Names are refused at signing already; this is the last line of defence
+    # before a header, and it fails the row instead of crashing the worker.
+    try:
+        validate_single_line(value)
+    except ValidationError:
+        raise UnsendableMessage(
+            f"{what} contains line breaks or control characters; not sent."
+        ) from None
+    return value
+
+
+def letter_message(letter: Letter) -> EmailMessage:
+    """From the site in the supporter's name ("Ada Lovelace via Quillpost");
+    replies go to the supporter. Never the supporter's own address as From:
+    that is spoofing, and fails SPF/DMARC at the official's server."""
+    signature, official = letter.signature, letter.official
+    name = _single_line(signature.full_name, "The supporter's name")
+    return EmailMessage(
+        subject=_single_line(letter.subject, "The subject"),
+        body=letter.body,
+        # formataddr quotes specials (commas, quotes) and RFC 2047-encodes
+        # non-ASCII, so "Zoë O'Brien, Jr." arrives as typed.
+        from_email=formataddr(
+            (f"{name} via {settings.SITE_NAME}", settings.DEFAULT_FROM_EMAIL)
+        ),
+        to=[
+            formataddr(
+                (_single_line(official.name, "The official's name"), official.email)
+            )
+        ],
+        reply_to=[formataddr((name, signature.email))],
+    )
+
+
+def confirmation_message(row: ConfirmationEmail) -> EmailMessage:
+    # To: the bare address: the name was typed by whoever filled in the form.
+    return EmailMessage(
+        subject=_single_line(row.subject, "The subject"),
+        body=row.body,
+        from_email=formataddr((settings.SITE_NAME, settings.DEFAULT_FROM_EMAIL)),
+        to=[row.signature.email],
+    )

@@ -1,0 +1,221 @@
+"""The public sign form. A plain Form, not a ModelForm: Signature.clean() reports
+"already signed", and the public form must never tell anyone who has signed."""
+
+import re
+
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from letters.rendering import PLACEHOLDERS, TemplateError, validate_template
+
+from .drafting import SignerDetails
+from .models import Campaign, Signature
+from .validators import validate_postcode, validate_single_line, validate_text_block
+
+MAX_LENGTH_MESSAGE = (
+    "This is too long: use at most %(limit_value)d characters (it has %(show_value)d)."
+)
+
+
+def _limit(name: str) -> int:
+    """Form limits come from the model, so the two never disagree."""
+    return Signature._meta.get_field(name).max_length
+
+
+def _has_field(template: str, name: str) -> bool:
+    return re.search(r"\{\{\s*" + re.escape(name) + r"\s*\}\}", template) is not None
+
+
+def _unix_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def validate_signer_email(value: str) -> None:
+    # One clear message per problem: control characters first, then the format.
+    validate_single_line(value)
+    validate_email(value)
+
+
+class SignerEmailField(forms.EmailField):
+    default_validators = [validate_signer_email]
+
+
+class SignForm(forms.Form):
+    full_name = forms.CharField(
+        label="Full name",
+        max_length=_limit("full_name"),
+        validators=[validate_single_line],
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        error_messages={
+            "required": "Enter your full name.",
+            "max_length": MAX_LENGTH_MESSAGE,
+        },
+    )
+    email = SignerEmailField(
+        label="Email address",
+        max_length=_limit("email"),
+        help_text="We email you a link to confirm. Nothing is sent until you do.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        error_messages={
+            "required": "Enter your email address.",
+            "invalid": "Enter an email address like name@example.com.",
+            "max_length": MAX_LENGTH_MESSAGE,
+        },
+    )
+    postcode = forms.CharField(
+        label="Postcode",
+        max_length=_limit("postcode"),
+        validators=[validate_single_line, validate_postcode],
+        widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
+        error_messages={
+            "required": "Enter your postcode.",
+            "max_length": MAX_LENGTH_MESSAGE,
+        },
+    )
+    town = forms.CharField(
+        label="Town (optional)",
+        required=False,
+        max_length=_limit("town"),
+        validators=[validate_single_line],
+        widget=forms.TextInput(attrs={"autocomplete": "address-level2"}),
+        error_messages={"max_length": MAX_LENGTH_MESSAGE},
+    )
+    personal_paragraph = forms.CharField(
+        label="Your own paragraph (optional)",
+        required=False,
+        max_length=Signature._meta.get_field("personal_paragraph").max_length,
+        validators=[validate_text_block],
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="A few sentences in your own words, added to the letter.",
+        error_messages={"max_length": MAX_LENGTH_MESSAGE},
+    )
+    letter_body = forms.CharField(
+        label="Your letter",
+        max_length=Signature._meta.get_field("letter_body").max_length,
+        validators=[validate_text_block],
+        widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "true"}),
+        help_text=(
+            "Change the wording if you like. Words in double braces, such as "
+            "{{ official.salutation }} and {{ signer.name }}, are filled in for each "
+            "official and from your details: keep them as they are."
+        ),
+        error_messages={
+            "required": "Your letter is empty. Write your letter, or reload the "
+            "page to start again from the campaign's.",
+            "max_length": MAX_LENGTH_MESSAGE,
+        },
+    )
+    consent_to_send = forms.BooleanField(
+        label="I agree that my name and letter are sent to the officials named above.",
+        error_messages={
+            "required": "Tick the box to agree that your letter is sent in your name."
+        },
+    )
+    keep_updated = forms.BooleanField(
+        label="Keep me updated about this campaign (optional)", required=False
+    )
+
+    SIGNER_FIELDS = ("full_name", "town", "postcode", "personal_paragraph")
+
+    def __init__(self, *args, campaign: Campaign, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.campaign = campaign
+        self.campaign_body = campaign.letter_template.body_template
+        if campaign.signers_may_edit:
+            self.fields["letter_body"].initial = self.campaign_body
+            if self.is_bound and "letter_body" not in self.data:
+                # Not sent at all (not emptied): the campaign's letter as written.
+                self.data = self.data.copy()
+                self.data["letter_body"] = self.campaign_body
+        else:
+            del self.fields["letter_body"]
+        if not (
+            campaign.signers_may_edit
+            or _has_field(self.campaign_body, "signer.personal_paragraph")
+        ):
+            # The letter has nowhere to put it: asking for it would be a lie.
+            del self.fields["personal_paragraph"]
+        self.helper = FormHelper()
+        self.helper.form_tag = False  # the page holds <form>, CSRF and both buttons
+        self.helper.disable_csrf = True
+
+    def clean_personal_paragraph(self) -> str:
+        return _unix_newlines(self.cleaned_data["personal_paragraph"])
+
+    def clean_letter_body(self) -> str:
+        body = _unix_newlines(self.cleaned_data["letter_body"])
+        try:
+            validate_template(body, max_length=self.fields["letter_body"].max_length)
+        except TemplateError as exc:
+            raise ValidationError(
+                [f"Your letter can't be sent as written: {p}." for p in exc.problems]
+                + [
+                    "Words in double braces must be one of the fields the letter "
+                    "started with, such as {{ signer.name }}."
+                ]
+            ) from None
+        if not _has_field(body, "signer.name"):
+            raise ValidationError(
+                "Keep {{ signer.name }} in your letter: it is where your name goes, "
+                "so the officials know who wrote to them."
+            )
+        # Unchanged means "the campaign's letter": stored as blank (see the model).
+        return (
+            "" if body.strip() == _unix_newlines(self.campaign_body).strip() else body
+        )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        body = data.get("letter_body") or self.campaign_body
+        if (
+            data.get("personal_paragraph")
+            and "letter_body" in data
+            and not _has_field(body, "signer.personal_paragraph")
+        ):
+            self.add_error(
+                "letter_body",
+                "Your letter no longer has {{ signer.personal_paragraph }}, so your "
+                "own paragraph would not be sent. Put it back, or write your "
+                "paragraph into the letter and leave the paragraph box empty.",
+            )
+        return data
+
+    # --- the preview ---------------------------------------------------------
+
+    def drop_required_errors(self) -> None:
+        """For a Preview press: an empty required field is not a mistake yet, but
+        a too-long name or a broken letter is worth saying at once."""
+        for name in list(self.errors):
+            kept = [
+                message
+                for error in self.errors.as_data()[name]
+                if error.code != "required"
+                for message in error.messages
+            ]
+            if kept:
+                self._errors[name] = self.error_class(kept, field_id=self[name].auto_id)
+            else:
+                del self._errors[name]
+
+    def preview_signer(self) -> SignerDetails | None:
+        """The supporter as far as they have (validly) typed; None before they
+        type anything, which shows every placeholder."""
+        if not self.is_bound or not any(
+            str(self.data.get(name, "")).strip() for name in self.SIGNER_FIELDS
+        ):
+            return None
+        data = self.cleaned_data
+        return SignerDetails(
+            name=data.get("full_name") or PLACEHOLDERS["signer.name"],
+            town=data.get("town", ""),
+            postcode=data.get("postcode", ""),
+            personal_paragraph=data.get("personal_paragraph", ""),
+        )
+
+    def preview_body_template(self) -> str | None:
+        """The letter body to preview: theirs when valid, else the campaign's."""
+        if not self.is_bound:
+            return None
+        return self.cleaned_data.get("letter_body") or None

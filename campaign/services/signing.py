@@ -1,0 +1,238 @@
+"""A supporter signs a campaign, then confirms from the link we email them.
+
+Every write is one transaction that also writes the outbox row (ConfirmationEmail
+or Letter) and hands its id to the worker only after commit: a crash can leave a
+row the sweeper re-queues, never a signature whose email was silently lost.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from campaign import selectors
+from campaign.drafting import SignerDetails, draft_letter
+from campaign.models import Campaign, ConfirmationEmail, Letter, Signature
+from campaign.services import delivery
+from campaign.validators import normalise_email
+from letters.rendering import validate_template
+
+logger = logging.getLogger(__name__)
+
+# A supporter who signs again gets at most one email per this interval: enough to
+# recover a lost confirmation, too few to turn the form into a mail cannon.
+RESEND_INTERVAL = timedelta(hours=1)
+
+
+class SigningError(Exception):
+    """Base of the refusals a view turns into a friendly page."""
+
+
+class CampaignNotSignable(SigningError):
+    """A draft, closed or not-yet-open campaign."""
+
+
+class ConfirmationTokenUnknown(SigningError):
+    pass
+
+
+class ConfirmationTokenExpired(SigningError):
+    def __init__(self, signature: Signature) -> None:
+        super().__init__("This confirmation link has expired.")
+        self.signature = signature
+
+
+def campaign_sign(
+    *,
+    campaign: Campaign,
+    full_name: str,
+    email: str,
+    postcode: str,
+    town: str = "",
+    personal_paragraph: str = "",
+    letter_body: str = "",
+    consent_to_send: bool,
+    keep_updated: bool = False,
+) -> Signature:
+    """Store a pending signature and queue its confirmation email.
+
+    Signing again with the same (normalised) address returns the existing
+    signature and behaves the same to the caller, so the form cannot be used to
+    find out who signed; the owner of the address gets at most one email an hour.
+    Raises CampaignNotSignable, or ValidationError for input a form should have
+    refused (defence in depth: the model's own validators run here too).
+    """
+    if not campaign.is_signable():
+        raise CampaignNotSignable(f"{campaign} is not open for signatures.")
+    if not consent_to_send:
+        raise ValidationError({"consent_to_send": "Consent is required to sign."})
+    if letter_body and not campaign.signers_may_edit:
+        raise ValidationError({"letter_body": "This campaign's letter is fixed."})
+    if letter_body:
+        validate_template(letter_body)
+
+    signature = Signature(
+        campaign=campaign,
+        full_name=full_name,
+        email=email.strip(),
+        email_normalised=normalise_email(email),
+        postcode=postcode,
+        town=town,
+        personal_paragraph=personal_paragraph,
+        letter_body=letter_body,
+        consent_to_send=consent_to_send,
+        keep_updated=keep_updated,
+    )
+    signature.clean_fields(exclude=["campaign"])  # the FK check would query
+
+    with transaction.atomic():
+        existing = _signature_locked(signature)
+        if existing is None:
+            try:
+                # A savepoint: when two first signings race, the loser's INSERT
+                # fails on the unique constraint without aborting this transaction.
+                with transaction.atomic():
+                    signature.save(force_insert=True)
+            except IntegrityError:
+                existing = _signature_locked(signature)
+                if existing is None:  # not the duplicate: some other failure
+                    raise
+            else:
+                _confirmation_queue(signature=signature, kind="confirm")
+                return signature
+        _resend_if_due(signature=existing)
+        return existing
+
+
+def _signature_locked(signature: Signature) -> Signature | None:
+    return (
+        Signature.objects.select_for_update()
+        .filter(
+            campaign_id=signature.campaign_id,
+            email_normalised=signature.email_normalised,
+        )
+        .first()
+    )
+
+
+def _resend_if_due(*, signature: Signature) -> None:
+    """The duplicate path: remind the address's owner, at most once an hour.
+    Their first details stand: anyone who knows an address could otherwise rewrite
+    the pending letter signed with it."""
+    latest = signature.confirmation_emails.order_by("-created_at").first()
+    if latest and timezone.now() - latest.created_at < RESEND_INTERVAL:
+        return
+    if signature.status == Signature.Status.CONFIRMED:
+        _confirmation_queue(signature=signature, kind="already_signed")
+        return
+    if signature.token_expired():
+        # The old link is dead anyway; a fresh token gives the new email a
+        # working one (and a full validity period).
+        signature.token = Signature._meta.get_field("token").get_default()
+        signature.token_created_at = timezone.now()
+        signature.save(update_fields=["token", "token_created_at"])
+    _confirmation_queue(signature=signature, kind="confirm")
+
+
+def _confirmation_queue(*, signature: Signature, kind: str) -> ConfirmationEmail:
+    """Write the outbox row for an email to the supporter and enqueue it on commit.
+
+    The link is built from settings.SITE_URL here, in the web process, and stored
+    in the row: the worker only sends stored text.
+    """
+    campaign = signature.campaign
+    context = {
+        "signature": signature,
+        "campaign": campaign,
+        "site_name": settings.SITE_NAME,
+        "confirm_url": settings.SITE_URL
+        + reverse("campaign:confirm", args=[signature.token]),
+        "campaign_url": settings.SITE_URL
+        + reverse("campaign:detail", args=[campaign.slug]),
+        "max_age_days": settings.CONFIRMATION_TOKEN_MAX_AGE_DAYS,
+    }
+    subject = render_to_string(f"emails/{kind}_subject.txt", context)
+    row = ConfirmationEmail.objects.create(
+        signature=signature,
+        # One line whatever the template's whitespace: it becomes a header.
+        subject=" ".join(subject.split())[:255],
+        body=render_to_string(f"emails/{kind}_body.txt", context).strip() + "\n",
+    )
+    # robust: the row is committed; if the broker is down, the sweeper re-queues
+    # it, and the supporter must not see an error page for it.
+    transaction.on_commit(
+        lambda: delivery.confirmation_enqueue(confirmation_id=row.pk), robust=True
+    )
+    return row
+
+
+def signature_confirm(*, token: str) -> Signature:
+    """Confirm a pending signature and queue one letter per active target.
+
+    Idempotent: confirming a confirmed signature changes and sends nothing.
+    Raises ConfirmationTokenUnknown, ConfirmationTokenExpired (pending and past
+    CONFIRMATION_TOKEN_MAX_AGE_DAYS) or CampaignNotSignable (closed since signing).
+    """
+    with transaction.atomic():
+        signature = (
+            Signature.objects.select_for_update(of=("self",))
+            .select_related("campaign__letter_template")
+            .filter(token=token)
+            .first()
+        )
+        if signature is None:
+            raise ConfirmationTokenUnknown("No signature has this token.")
+        if signature.status == Signature.Status.CONFIRMED:
+            return signature
+        if signature.token_expired():
+            raise ConfirmationTokenExpired(signature)
+        if not signature.campaign.is_signable():
+            raise CampaignNotSignable(f"{signature.campaign} has closed.")
+
+        signature.status = Signature.Status.CONFIRMED
+        signature.confirmed_at = timezone.now()
+        signature.save(update_fields=["status", "confirmed_at"])
+        letter_ids = [letter.pk for letter in letters_create_for(signature=signature)]
+        campaign_id = signature.campaign_id
+        transaction.on_commit(
+            lambda: delivery.letters_enqueue(letter_ids=letter_ids), robust=True
+        )
+        transaction.on_commit(
+            lambda: selectors.signature_count_refresh(campaign_id=campaign_id),
+            robust=True,
+        )
+    return signature
+
+
+def letters_create_for(*, signature: Signature) -> list[Letter]:
+    """One Letter per active target official that does not have one yet, with the
+    text rendered now: what is stored is exactly what is sent."""
+    campaign = signature.campaign
+    signer = SignerDetails.from_signature(signature)
+    officials = (
+        campaign.targets.filter(is_active=True)
+        .exclude(letters__signature=signature)
+        .order_by("pk")
+    )
+    letters = []
+    for official in officials:
+        rendered = draft_letter(
+            campaign=campaign,
+            official=official,
+            signer=signer,
+            body_template=signature.letter_body or None,
+        )
+        letters.append(
+            Letter(
+                signature=signature,
+                official=official,
+                subject=rendered.subject[:255],
+                body=rendered.body,
+            )
+        )
+    return Letter.objects.bulk_create(letters)
