@@ -1,7 +1,13 @@
 """The Celery app: `celery -A config worker` and `celery -A config beat`.
 
-All CELERY_* settings live in config/settings.py so that they come from the
-environment like everything else.
+Every CELERY_* setting lives in config/settings.py so that it comes from the
+environment like everything else:
+
+- "--- Celery ---": the broker (CELERY_BROKER_URL; unset runs tasks eagerly, for
+  the quick start only), JSON only, time limits, task_acks_late with
+  task_reject_on_worker_lost (a task whose worker dies is redelivered, not lost);
+- "--- Delivery ---": the beat schedule (the outbox sweeper) and the Redis
+  visibility_timeout, which depend on the delivery delays defined there.
 """
 
 import os

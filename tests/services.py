@@ -1,6 +1,7 @@
 """Real services for the suite, started once per session: an SMTP server
 (aiosmtpd), a Celery worker process on the local Redis, and headless Chromium."""
 
+import asyncio
 import email
 import os
 import signal
@@ -33,16 +34,25 @@ def free_port() -> int:
 
 class SmtpSink:
     """An SMTP server that keeps what it accepts and answers DATA as scripted:
-    `script("451 4.3.0 Try later", "250 OK")` answers the next two messages so."""
+    `script("451 4.3.0 Try later", "250 OK")` answers the next two messages so.
+    `delay` (seconds) slows every message down before DATA, i.e. before it is
+    accepted, so a test can kill a sender mid-batch; reset() sets it back to 0."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.attempts = 0
+        self.delay = 0.0
         self._replies: deque[str] = deque()
         self._cond = threading.Condition()
         self.port = free_port()
         self.host = "127.0.0.1"
         self._controller = Controller(self, hostname=self.host, port=self.port)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd API)
         with self._cond:
@@ -64,6 +74,7 @@ class SmtpSink:
             self.messages.clear()
             self._replies.clear()
             self.attempts = 0
+            self.delay = 0.0
 
     def wait_for(self, count: int, timeout: float = 20.0) -> list[EmailMessage]:
         """Block until at least `count` messages arrived; fail the test otherwise."""
@@ -115,26 +126,36 @@ def _database_url() -> str:
 class WorkerProcess:
     """A real `celery -A config worker` process, killable and restartable."""
 
+    ready_marker = "ready."
+
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.env = env
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 30.0) -> None:
+    def command(self) -> list[str]:
+        return [
+            sys.executable, "-m", "celery", "-A", "config", "worker",
+            "--loglevel=info", "--concurrency=2", "--pool=prefork",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+            f"--hostname=test-{uuid.uuid4().hex[:8]}@%h",
+        ]  # fmt: skip
+
+    def start(self, timeout: float = 30.0, *, wait: bool = True) -> None:
+        """Start the process; wait=False returns at once (see wait_ready)."""
         self.log_path.write_text("")
         log = self.log_path.open("a")
         self.proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "celery", "-A", "config", "worker",
-                "--loglevel=info", "--concurrency=2", "--pool=prefork",
-                "--without-gossip", "--without-mingle", "--without-heartbeat",
-                f"--hostname=test-{uuid.uuid4().hex[:8]}@%h",
-            ],
+            self.command(),
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
+        if wait:
+            self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
-        while "ready." not in self.log_path.read_text():
+        while self.ready_marker not in self.log_path.read_text():
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"worker failed to start:\n{self.log()}")
             time.sleep(0.1)
@@ -157,14 +178,44 @@ class WorkerProcess:
                 self.kill()
 
 
-# Settings the worker runs with in tests: short delays so retries and the sweeper
-# can be watched within seconds. Production values are in config/settings.py.
+class BeatProcess(WorkerProcess):
+    """A real `celery -A config beat`: runs the sweeper every
+    DELIVERY_SWEEP_INTERVAL_SECONDS (1 s in tests)."""
+
+    ready_marker = "beat: Starting"
+
+    def command(self) -> list[str]:
+        schedule = self.log_path.with_suffix(".schedule")
+        return [
+            sys.executable, "-m", "celery", "-A", "config", "beat",
+            "--loglevel=info", f"--schedule={schedule}",
+        ]  # fmt: skip
+
+
+# Settings the worker (and beat) run with in tests: short delays so retries and
+# the sweeper can be watched within seconds. Production values are in
+# config/settings.py.
 WORKER_TEST_ENV = {
     "DELIVERY_RETRY_BASE_SECONDS": "0.5",
     "DELIVERY_RETRY_MAX_SECONDS": "2",
     "DELIVERY_STUCK_AFTER_SECONDS": "3",
     "DELIVERY_SWEEP_GRACE_SECONDS": "0",
+    "DELIVERY_SWEEP_INTERVAL_SECONDS": "1",
 }
+
+
+def wait_for_idle_broker(client: redis.Redis, timeout: float = 20.0) -> None:
+    """Block until no task is queued or running (or waiting on a retry countdown):
+    with acks_late a message stays in kombu's "unacked" hash until its task has
+    finished, recorded its result and been acknowledged."""
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while quiet < 3:  # a message moves from the list to "unacked" in two steps
+        busy = client.llen("celery") or client.hlen("unacked")
+        quiet = 0 if busy else quiet + 1
+        if time.monotonic() > deadline:
+            pytest.fail(f"the worker is still busy after {timeout}s")
+        time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")
@@ -176,9 +227,8 @@ def broker():
     client.close()
 
 
-@pytest.fixture(scope="session")
-def celery_worker_proc(django_db_setup, smtp_server, broker, tmp_path_factory):
-    env = {
+def _worker_env(smtp_server: SmtpSink) -> dict[str, str]:
+    return {
         **os.environ,
         **WORKER_TEST_ENV,
         "DATABASE_URL": _database_url(),
@@ -186,10 +236,24 @@ def celery_worker_proc(django_db_setup, smtp_server, broker, tmp_path_factory):
         "EMAIL_PORT": str(smtp_server.port),
         "DATABASE_CONN_MAX_AGE": "0",
     }
+
+
+@pytest.fixture(scope="session")
+def celery_worker_proc(django_db_setup, smtp_server, broker, tmp_path_factory):
+    env = _worker_env(smtp_server)
     worker = WorkerProcess(env, tmp_path_factory.mktemp("celery") / "worker.log")
     worker.start()
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def celery_beat(celery_worker_proc, smtp_server, tmp_path):
+    """A beat process for one test, not yet started: the test calls .start() when
+    the sweeper (every second) should begin. Stopped after the test."""
+    beat = BeatProcess(_worker_env(smtp_server), tmp_path / "beat.log")
+    yield beat
+    beat.kill()  # nothing to lose: beat only publishes
 
 
 @pytest.fixture(scope="session")

@@ -1,66 +1,510 @@
-"""The outbox: queueing, sending and recording emails the site owes someone.
+"""The outbox: queueing, sending and recording every email the site sends.
 
-FIRST VERSION (foundation): claim-send-record without retries; the delivery issue
-hardens this module (throttling, transient/permanent failures, the sweeper).
+Letters to officials and confirmation emails to supporters are rows (OutboxMessage
+subclasses); the row is the truth and the queue only carries its id. One
+mechanism serves both kinds, described by an `_Outbox` entry below:
+
+1. claim: one short transaction flips the row pending → sending with a
+   conditional UPDATE (only a pending row that is due), so two workers racing on
+   one row send it once. Letters also pass the per-official throttle here.
+2. send through Django's email backend, outside any transaction.
+3. record: sent (sent_at, message_id), or back to pending with a backoff for a
+   transient failure (4xx, timeout, refused connection), or failed with the
+   server's reply for a permanent one (5xx) or a message we refuse to build.
+
+At most one duplicate per crash: if the worker dies after the SMTP server has
+accepted a message but before step 3 commits, the row stays "sending"; the sweeper
+later resets it and it is sent again. Every message carries a deterministic
+Message-ID (the same on every attempt) so receiving servers can drop the copy.
+
+`outbox_sweep` (a beat task) re-queues pending rows whose queue message was lost
+(broker restarted or down at commit time) and rows stuck in "sending" after a
+worker died.
 """
 
-from django.conf import settings
-from django.core.mail import EmailMessage
-from django.utils import timezone
+import contextlib
+import enum
+import logging
+import random
+import smtplib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
 
-from campaign.models import ConfirmationEmail, Letter, OutboxStatus
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from campaign import emails
+from campaign.models import (
+    ConfirmationEmail,
+    Letter,
+    Official,
+    OutboxMessage,
+    OutboxStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+THROTTLE_WINDOW = timedelta(hours=1)
+
+
+class Outcome(enum.StrEnum):
+    SENT = "sent"
+    RETRY = "retry"  # transient failure: pending again, next_attempt_at set
+    THROTTLED = "throttled"  # official at the hourly cap: pending until a slot frees
+    FAILED = "failed"  # permanent failure, or gave up: never retried automatically
+    SKIPPED = "skipped"  # not ours to send: already sent/sending/cancelled/not due
+    MISSING = "missing"  # the row no longer exists
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    outcome: Outcome
+    # Seconds until the row is due again; the task re-queues itself with this
+    # countdown (RETRY and THROTTLED only).
+    retry_in: float | None = None
+
+
+@dataclass(frozen=True)
+class _Outbox:
+    model: type[OutboxMessage]
+    label: str  # in log lines
+    task_name: str  # attribute of campaign.tasks
+    related: tuple[str, ...]  # select_related for build()
+    build: Callable[[OutboxMessage], EmailMessage]
+    # (row_id, now) -> when a slot frees, or None to go ahead. Runs inside the
+    # claim transaction, so it may lock rows to make its count exact.
+    throttle: Callable[[int, datetime], datetime | None] | None = None
+
+
+# --- The per-official throttle -----------------------------------------------------
+
+
+def _official_slot(letter_id: int, now: datetime) -> datetime | None:
+    """None while the letter's official has had fewer than
+    LETTERS_PER_OFFICIAL_PER_HOUR letters sent (or sending) in the last hour;
+    otherwise when the next slot frees.
+
+    Locking the official serialises every claim of their letters, so two workers
+    cannot both take the last slot. Held for two small queries, never across SMTP.
+    """
+    cap = settings.LETTERS_PER_OFFICIAL_PER_HOUR
+    if cap <= 0:
+        return None
+    # NO KEY: still one claimer per official at a time, but signing (whose
+    # foreign-key checks take KEY SHARE on the official) is never blocked.
+    official = (
+        Official.objects.select_for_update(of=("self",), no_key=True)
+        .filter(letters__pk=letter_id)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if official is None:
+        return None  # no such letter: the claim finds nothing either
+    window_start = now - THROTTLE_WINDOW
+    recent = Letter.objects.filter(official_id=official).filter(
+        Q(status=OutboxStatus.SENDING)
+        | Q(status=OutboxStatus.SENT, sent_at__gt=window_start)
+    )
+    used = recent.count()
+    if used < cap:
+        return None
+    # The slot frees when enough of the oldest sends leave the window. Letters
+    # still "sending" will land about now, so they free a slot an hour from now.
+    excess = used - cap + 1
+    oldest = (
+        recent.filter(status=OutboxStatus.SENT)
+        .order_by("sent_at")
+        .values_list("sent_at", flat=True)[excess - 1 : excess]
+    )
+    return (oldest[0] if oldest else now) + THROTTLE_WINDOW
+
+
+# --- The registry -------------------------------------------------------------------
+
+LETTERS = _Outbox(
+    model=Letter,
+    label="letter",
+    task_name="letter_send_task",
+    related=("signature", "official"),
+    build=emails.letter_message,
+    throttle=_official_slot,
+)
+CONFIRMATIONS = _Outbox(
+    model=ConfirmationEmail,
+    label="confirmation",
+    task_name="confirmation_send_task",
+    related=("signature",),
+    build=emails.confirmation_message,
+)
+OUTBOXES = (LETTERS, CONFIRMATIONS)
+
+
+def _outbox_for(model: type[OutboxMessage]) -> _Outbox:
+    return next(outbox for outbox in OUTBOXES if outbox.model is model)
+
+
+# --- Queueing ----------------------------------------------------------------------
+
+
+def _enqueue(outbox: _Outbox, ids: list[int]) -> int:
+    """Publish one task per id; returns how many were published. Call after
+    commit. A broker that is down loses nothing: the rows stay pending and the
+    sweeper re-queues them, so the caller (a web request) must not fail."""
+    from campaign import tasks  # tasks imports this module
+
+    task = getattr(tasks, outbox.task_name)
+    published = 0
+    try:
+        for row_id in ids:
+            task.delay(row_id)
+            published += 1
+    except OperationalError:
+        logger.warning(
+            "Broker unavailable: %d %s(s) left pending for the sweeper",
+            len(ids) - published,
+            outbox.label,
+            exc_info=True,
+        )
+    return published
 
 
 def letters_enqueue(*, letter_ids: list[int]) -> None:
     """Hand letters to the worker. Call after commit (transaction.on_commit)."""
-    from campaign.tasks import letter_send_task
-
-    for letter_id in letter_ids:
-        letter_send_task.delay(letter_id)
+    _enqueue(LETTERS, letter_ids)
 
 
 def confirmation_enqueue(*, confirmation_id: int) -> None:
     """Hand a confirmation email to the worker. Call after commit."""
-    from campaign.tasks import confirmation_send_task
-
-    confirmation_send_task.delay(confirmation_id)
+    _enqueue(CONFIRMATIONS, [confirmation_id])
 
 
-def _claim(model, row_id: int) -> bool:
-    return bool(
-        model.objects.filter(pk=row_id, status=OutboxStatus.PENDING).update(
-            status=OutboxStatus.SENDING, claimed_at=timezone.now()
+# --- Retry policy -------------------------------------------------------------------
+
+
+def _backoff(attempt: int, base: float, ceiling: float) -> float:
+    """BASE, 2×BASE, 4×BASE … capped at MAX: the wait after failed attempt n."""
+    return min(ceiling, base * 2 ** min(attempt - 1, 62))
+
+
+def _retry_delay(attempt: int) -> float:
+    # "Equal jitter": half fixed, half random, so rows that failed together
+    # (a server outage) do not all come back in the same second.
+    nominal = _backoff(
+        attempt,
+        settings.DELIVERY_RETRY_BASE_SECONDS,
+        settings.DELIVERY_RETRY_MAX_SECONDS,
+    )
+    return nominal / 2 + random.uniform(0, nominal / 2)  # noqa: S311 (not crypto)
+
+
+@cache
+def _attempts_allowed(base: float, ceiling: float, give_up_hours: float) -> int:
+    """Attempts whose backoff delays add up to DELIVERY_GIVE_UP_AFTER_HOURS
+    (about 30 with the defaults). Counting attempts rather than hours since the
+    row was created means time spent waiting for the throttle is not held
+    against a letter, and "Retry now" (which resets attempts) starts afresh."""
+    budget, attempts = give_up_hours * 3600, 0
+    while budget > 0:
+        attempts += 1
+        budget -= max(_backoff(attempts, base, ceiling), 0.001)
+    return max(attempts, 1)
+
+
+def _max_attempts() -> int:
+    return _attempts_allowed(
+        settings.DELIVERY_RETRY_BASE_SECONDS,
+        settings.DELIVERY_RETRY_MAX_SECONDS,
+        settings.DELIVERY_GIVE_UP_AFTER_HOURS,
+    )
+
+
+# Errors about our session or configuration rather than this message: a 5xx here
+# (bad password, our HELO or IP refused) would otherwise fail every row for good.
+_SESSION_ERRORS = (
+    smtplib.SMTPAuthenticationError,
+    smtplib.SMTPConnectError,
+    smtplib.SMTPHeloError,
+    smtplib.SMTPNotSupportedError,
+)
+
+
+@dataclass(frozen=True)
+class _Failure:
+    permanent: bool
+    detail: str  # for admin: the server's reply, or the error
+    summary: str  # for logs: a reply code or an error class, never an address
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return f"{code} {text}".strip()
+
+
+def _classify(exc: Exception) -> _Failure:
+    """smtplib raises the same class for 451 and 550, so the reply code decides
+    (4xx transient, 5xx permanent), not the exception type."""
+    name = type(exc).__name__
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        detail = "; ".join(
+            f"{_reply(code, text)} ({rcpt})"
+            for rcpt, (code, text) in exc.recipients.items()
         )
+        return _Failure(
+            permanent=bool(codes) and all(500 <= c < 600 for c in codes),
+            detail=detail or "All recipients refused",
+            summary=",".join(map(str, codes)) or name,
+        )
+    if isinstance(exc, _SESSION_ERRORS):
+        return _Failure(permanent=False, detail=f"{name}: {exc}", summary=name)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return _Failure(
+            permanent=500 <= exc.smtp_code < 600,
+            detail=_reply(exc.smtp_code, exc.smtp_error),
+            summary=str(exc.smtp_code),
+        )
+    # Timeouts, refused connections, disconnects, and anything unexpected: the
+    # attempt budget bounds how long we keep trying.
+    return _Failure(permanent=False, detail=f"{name}: {exc}", summary=name)
+
+
+# --- Claim, send, record ------------------------------------------------------------
+
+
+def _due(now: datetime) -> Q:
+    return Q(status=OutboxStatus.PENDING) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     )
 
 
-def _record(model, row_id: int, message: EmailMessage) -> None:
-    model.objects.filter(pk=row_id).update(
+def _claim(outbox: _Outbox, row_id: int) -> datetime | DeliveryResult:
+    """Take the row for this worker (returns the claim time) or say why not."""
+    now = timezone.now()
+    with transaction.atomic():
+        rows = outbox.model.objects.filter(_due(now), pk=row_id)
+        free_at = outbox.throttle(row_id, now) if outbox.throttle else None
+        if free_at is None:
+            claimed = rows.update(
+                status=OutboxStatus.SENDING,
+                claimed_at=now,
+                attempts=F("attempts") + 1,
+                updated_at=now,
+            )
+            if claimed:
+                return now
+        elif rows.update(next_attempt_at=free_at, updated_at=now):
+            wait = (free_at - now).total_seconds()
+            logger.info("%s %s: official at the hourly cap", outbox.label, row_id)
+            return DeliveryResult(Outcome.THROTTLED, retry_in=wait)
+    if outbox.model.objects.filter(pk=row_id).exists():
+        return DeliveryResult(Outcome.SKIPPED)
+    logger.warning("%s %s no longer exists; nothing to send", outbox.label, row_id)
+    return DeliveryResult(Outcome.MISSING)
+
+
+def _record_sent(outbox: _Outbox, row_id: int, message_id: str) -> None:
+    # Unconditional: the message did go out. If the sweeper reset this row
+    # meanwhile (a very slow send), marking it sent stops a second copy.
+    now = timezone.now()
+    outbox.model.objects.filter(pk=row_id).update(
         status=OutboxStatus.SENT,
-        sent_at=timezone.now(),
-        message_id=message.extra_headers.get("Message-ID", ""),
+        sent_at=now,
+        message_id=message_id,
+        last_error="",
+        next_attempt_at=None,
+        updated_at=now,
     )
 
 
-def letter_send(*, letter_id: int) -> None:
-    if not _claim(Letter, letter_id):
-        return
-    letter = Letter.objects.select_related("signature", "official").get(pk=letter_id)
-    message = EmailMessage(
-        subject=letter.subject,
-        body=letter.body,
-        from_email=f"{letter.signature.full_name} <{settings.DEFAULT_FROM_EMAIL}>",
-        to=[letter.official.email],
-        reply_to=[letter.signature.email],
+def _record_failure(
+    outbox: _Outbox, row_id: int, claimed_at: datetime, failure: _Failure
+) -> DeliveryResult:
+    # Conditional on our claim: if the sweeper handed the row to another worker
+    # meanwhile, that worker's result stands.
+    ours = outbox.model.objects.filter(
+        pk=row_id, status=OutboxStatus.SENDING, claimed_at=claimed_at
     )
-    message.send()
-    _record(Letter, letter_id, message)
+    now = timezone.now()
+    attempts = ours.values_list("attempts", flat=True).first()
+    if attempts is None:
+        return DeliveryResult(Outcome.SKIPPED)
+    error, permanent = failure.detail, failure.permanent
+    if not permanent and attempts >= _max_attempts():
+        permanent, error = True, f"Gave up after {attempts} attempts. {error}"
+    if permanent:
+        ours.update(status=OutboxStatus.FAILED, last_error=error, updated_at=now)
+        logger.warning(
+            "%s %s failed for good (%s)", outbox.label, row_id, failure.summary
+        )
+        return DeliveryResult(Outcome.FAILED)
+    delay = _retry_delay(attempts)
+    ours.update(
+        status=OutboxStatus.PENDING,
+        next_attempt_at=now + timedelta(seconds=delay),
+        last_error=error,
+        updated_at=now,
+    )
+    logger.info(
+        "%s %s attempt %d failed (%s); retry in %.1fs",
+        *(outbox.label, row_id, attempts, failure.summary, delay),
+    )
+    return DeliveryResult(Outcome.RETRY, retry_in=delay)
 
 
-def confirmation_send(*, confirmation_id: int) -> None:
-    if not _claim(ConfirmationEmail, confirmation_id):
-        return
-    row = ConfirmationEmail.objects.select_related("signature").get(pk=confirmation_id)
-    message = EmailMessage(subject=row.subject, body=row.body, to=[row.signature.email])
-    message.send()
-    _record(ConfirmationEmail, confirmation_id, message)
+def _deliver(outbox: _Outbox, row_id: int) -> DeliveryResult:
+    if transaction.get_connection().in_atomic_block:
+        # An SMTP call inside a transaction holds locks for seconds, and a
+        # rollback after the server accepted would "unsend" a sent letter.
+        raise RuntimeError("Outbox messages are sent outside any transaction.")
+    claimed_at = _claim(outbox, row_id)
+    if isinstance(claimed_at, DeliveryResult):
+        return claimed_at
+
+    row = outbox.model.objects.select_related(*outbox.related).filter(pk=row_id).first()
+    if row is None:  # deleted since the claim (its signature was removed)
+        return DeliveryResult(Outcome.MISSING)
+    message_id = emails.message_id(row)
+    try:
+        message = outbox.build(row)
+        message.extra_headers["Message-ID"] = message_id
+        message.message()  # header errors surface here, not as "transient"
+    except (emails.UnsendableMessage, ValueError) as exc:
+        failure = _Failure(permanent=True, detail=str(exc), summary="unsendable")
+        return _record_failure(outbox, row_id, claimed_at, failure)
+
+    connection = get_connection()
+    try:
+        connection.open()
+        connection.send_messages([message])
+    except Exception as exc:  # classified below: retried or failed, never lost
+        _close_quietly(connection)
+        if not isinstance(exc, smtplib.SMTPException | OSError):
+            logger.exception("%s %s: unexpected error sending", outbox.label, row_id)
+        return _record_failure(outbox, row_id, claimed_at, _classify(exc))
+    # Accepted. A crash between the server's "250" and this commit is the one
+    # window for a duplicate (see the module docstring), so record before QUIT.
+    _record_sent(outbox, row_id, message_id)
+    _close_quietly(connection)
+    logger.info("%s %s sent", outbox.label, row_id)
+    return DeliveryResult(Outcome.SENT)
+
+
+def _close_quietly(connection) -> None:
+    # The message's fate is settled; a failing QUIT changes nothing.
+    connection.fail_silently = True
+    with contextlib.suppress(OSError):
+        connection.close()
+
+
+def letter_send(*, letter_id: int) -> DeliveryResult:
+    """Send one letter if it is pending and due; see the module docstring."""
+    return _deliver(LETTERS, letter_id)
+
+
+def confirmation_send(*, confirmation_id: int) -> DeliveryResult:
+    """Send one confirmation email if it is pending and due."""
+    return _deliver(CONFIRMATIONS, confirmation_id)
+
+
+# --- The sweeper --------------------------------------------------------------------
+
+
+def _sweep_one(outbox: _Outbox, now: datetime) -> dict[str, int]:
+    model, batch = outbox.model, settings.DELIVERY_SWEEP_BATCH
+    grace = now - timedelta(seconds=settings.DELIVERY_SWEEP_GRACE_SECONDS)
+    stuck_before = now - timedelta(seconds=settings.DELIVERY_STUCK_AFTER_SECONDS)
+    with transaction.atomic():
+        # skip_locked: two overlapping sweeps (a slow one and the next beat) take
+        # different rows instead of queueing each twice.
+        lost = list(
+            model.objects.select_for_update(skip_locked=True)
+            .annotate(due_at=Coalesce("next_attempt_at", "created_at"))
+            .filter(status=OutboxStatus.PENDING, due_at__lte=grace)
+            .order_by("due_at")
+            .values_list("pk", flat=True)[:batch]
+        )
+        stuck = list(
+            model.objects.select_for_update(skip_locked=True)
+            .filter(status=OutboxStatus.SENDING, claimed_at__lte=stuck_before)
+            .order_by("claimed_at")
+            .values_list("pk", flat=True)[:batch]
+        )
+        # A row that keeps killing its worker must not loop forever.
+        given_up = model.objects.filter(
+            pk__in=stuck, attempts__gte=_max_attempts()
+        ).update(
+            status=OutboxStatus.FAILED,
+            last_error="Gave up: the worker was lost while sending, every attempt.",
+            updated_at=now,
+        )
+        model.objects.filter(pk__in=stuck, status=OutboxStatus.SENDING).update(
+            status=OutboxStatus.PENDING,
+            next_attempt_at=now,
+            last_error="The worker was lost while sending; queued again.",
+            updated_at=now,
+        )
+        requeue = lost + list(
+            model.objects.filter(pk__in=stuck, status=OutboxStatus.PENDING).values_list(
+                "pk", flat=True
+            )
+        )
+        # Due again from now: the next sweep gives these messages a full grace
+        # period before queueing the same rows once more.
+        model.objects.filter(pk__in=lost).update(next_attempt_at=now, updated_at=now)
+        if requeue:
+            transaction.on_commit(lambda: _enqueue(outbox, requeue))
+    return {"requeued": len(requeue), "unstuck": len(stuck) - given_up}
+
+
+def outbox_sweep() -> dict[str, dict[str, int]]:
+    """Re-queue what the queue lost: pending rows due for longer than
+    DELIVERY_SWEEP_GRACE_SECONDS, and rows "sending" for longer than
+    DELIVERY_STUCK_AFTER_SECONDS (their worker died). At most
+    DELIVERY_SWEEP_BATCH rows of each kind per run. Run by beat."""
+    now = timezone.now()
+    counts = {outbox.label: _sweep_one(outbox, now) for outbox in OUTBOXES}
+    if any(c["requeued"] for c in counts.values()):
+        logger.info("Sweeper re-queued %s", counts)
+    return counts
+
+
+# --- Organiser actions (admin) ------------------------------------------------------
+
+
+def outbox_retry(*, model: type[OutboxMessage], ids: list[int]) -> int:
+    """Failed → pending with a fresh attempt budget, queued after commit.
+    Returns how many rows were failed (others are left alone)."""
+    outbox = _outbox_for(model)
+    now = timezone.now()
+    with transaction.atomic():
+        retry_ids = list(
+            model.objects.select_for_update()
+            .filter(pk__in=ids, status=OutboxStatus.FAILED)
+            .values_list("pk", flat=True)
+        )
+        model.objects.filter(pk__in=retry_ids).update(
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            claimed_at=None,
+            updated_at=now,
+        )
+        if retry_ids:
+            transaction.on_commit(lambda: _enqueue(outbox, retry_ids))
+    return len(retry_ids)
+
+
+def outbox_cancel(*, model: type[OutboxMessage], ids: list[int]) -> int:
+    """Pending or failed → cancelled: never sent. A row being sent right now
+    cannot be stopped and is left alone. Returns how many were cancelled."""
+    return model.objects.filter(
+        pk__in=ids, status__in=[OutboxStatus.PENDING, OutboxStatus.FAILED]
+    ).update(status=OutboxStatus.CANCELLED, updated_at=timezone.now())
