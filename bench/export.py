@@ -1,0 +1,490 @@
+"""Benchmark: CSV export of 1,000,000 signatures, beside `psql \\copy`.
+
+    .venv/bin/python bench/export.py                 # 1M rows, 3 runs each, web too
+    .venv/bin/python bench/export.py --rows 100000 --runs 1 --no-web   # a quick look
+
+It creates its own PostgreSQL database (default qp_bench_export; dropped at the end
+unless --keep), migrates it, loads the rows with one INSERT ... SELECT over
+generate_series (hostile names, quotes, newlines and non-ASCII included), and then,
+in the same run and alternating so neither gets a warmer cache:
+
+- `psql -c "\\copy (<the exporter's own SELECT>) TO file CSV HEADER"`, the floor:
+  the same query and columns, with PostgreSQL writing the CSV in C;
+- `manage.py export_signatures <slug> --status all --output file` as a subprocess,
+  its peak RSS taken from wait4()'s rusage.
+
+It checks both files hold the same rows (parsed with Python's csv module) and that
+no cell starts a formula, then (unless --no-web) streams the same export through
+gunicorn with the project's config/gunicorn.py (sync workers) to measure the web
+rate, and shows what a worker timeout shorter than the export does to a download.
+Figures go to stdout and bench/out/export.json.
+"""
+
+import argparse
+import csv
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg2
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+PYTHON = sys.executable
+SLUG = "bench-export"
+FORMULA_TRIGGERS = "=+-@\t\r"
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--db", default="qp_bench_export")
+    parser.add_argument(
+        "--server",
+        default=os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432"),
+        help="PostgreSQL server URL without a database name.",
+    )
+    parser.add_argument("--keep", action="store_true", help="Keep the database.")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="Use the database a --keep run left (skips the five-minute load).",
+    )
+    parser.add_argument("--no-web", action="store_true", help="Skip the gunicorn part.")
+    return parser.parse_args()
+
+
+def admin_sql(server: str, *statements: str) -> None:
+    conn = psycopg2.connect(f"{server}/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for statement in statements:
+            cur.execute(statement)
+    conn.close()
+
+
+def django_env(db_url: str) -> dict:
+    return {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "DJANGO_SECRET_KEY": "bench-only-not-secret",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "DJANGO_SECURE_COOKIES": "0",
+        "DJANGO_BEHIND_PROXY": "0",
+        "LOG_LEVEL": "WARNING",
+        "CELERY_BROKER_URL": "",
+        "CACHE_URL": "locmemcache://",
+    }
+
+
+SIGNATURES_SQL = """
+INSERT INTO campaign_signature (
+    campaign_id, full_name, email, email_normalised, postcode, town,
+    personal_paragraph, letter_body, consent_to_send, keep_updated, status, token,
+    token_created_at, created_at, confirmed_at)
+SELECT
+    %(campaign)s,
+    CASE
+        WHEN g %% 1000 = 0 THEN '=HYPERLINK("http://x.example.org/' || g || '")'
+        WHEN g %% 1000 = 1 THEN '+' || g
+        WHEN g %% 1000 = 2 THEN '@SUM(A' || g || ')'
+        WHEN g %% 1000 = 3 THEN E'\\tcmd ' || g
+        WHEN g %% 97 = 0 THEN 'Zoë "Zed" Ångström-Łukasz, 中文 ' || g
+        ELSE 'Signer Number ' || g
+    END,
+    'signer' || g || '@example.com',
+    'signer' || g || '@example.com',
+    'SW1A ' || (g %% 10) || 'AA',
+    (ARRAY['London', 'Leeds', 'Cardiff', 'Glasgow', 'Belfast', ''])[g %% 6 + 1],
+    CASE WHEN g %% 10 = 0
+        THEN E'I care, "frankly", because\\nit matters to my family. #' || g
+        ELSE '' END,
+    '',
+    g %% 50 <> 0,
+    g %% 2 = 0,
+    CASE WHEN g %% 20 = 0 THEN 'pending' ELSE 'confirmed' END,
+    md5(g::text) || '-' || g,
+    t, t,
+    CASE WHEN g %% 20 = 0 THEN NULL ELSE t + interval '7 minutes' END
+FROM generate_series(1, %(rows)s) AS g,
+     LATERAL (SELECT timestamptz '2024-01-01 00:00+00' + g * interval '20 s') AS s(t)
+"""
+
+# Two letters per confirmed signature, as delivery leaves them: mostly sent, some
+# failed, a few still pending.
+LETTERS_SQL = """
+INSERT INTO campaign_letter (
+    status, attempts, last_error, next_attempt_at, claimed_at, sent_at, message_id,
+    created_at, updated_at, signature_id, official_id, subject, body)
+SELECT
+    CASE WHEN s.id %% 53 = 0 AND o.n = 2 THEN 'failed'
+         WHEN s.id %% 31 = 0 THEN 'pending' ELSE 'sent' END,
+    1, '', NULL, NULL, s.confirmed_at, '', s.confirmed_at, s.confirmed_at,
+    s.id, o.id, 'About the campaign', 'Dear Official, please act.'
+FROM campaign_signature s
+CROSS JOIN (SELECT id, row_number() OVER (ORDER BY id) AS n
+            FROM campaign_official WHERE id = ANY(%(officials)s)) AS o
+WHERE s.campaign_id = %(campaign)s AND s.status = 'confirmed'
+"""
+
+
+def load(args, db_url: str) -> dict:
+    """Migrate, then load rows with SQL (the ORM row by row would take an hour)."""
+    env = django_env(db_url)
+    subprocess.run(
+        [PYTHON, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from campaign.models import Campaign, Letter, Official
+    from letters.models import LetterTemplate
+
+    if args.reuse:
+        campaign = Campaign.objects.get(slug=SLUG)
+        args.rows = campaign.signatures.count()
+        return {"campaign": campaign, "letters": Letter.objects.count()}
+    template = LetterTemplate.objects.create(
+        name="Bench", subject_template="About", body_template="Dear {{ official.name }}"
+    )
+    officials = [
+        Official.objects.create(
+            name=f"Official {i}",
+            position="Minister",
+            salutation=f"Dear Official {i}",
+            email=f"official{i}@example.org",
+        )
+        for i in (1, 2)
+    ]
+    campaign = Campaign.objects.create(
+        slug=SLUG,
+        title="Bench export",
+        summary="Benchmark campaign.",
+        status=Campaign.Status.LIVE,
+        letter_template=template,
+    )
+    campaign.targets.set(officials)
+    started = time.monotonic()
+    with connection.cursor() as cur:
+        cur.execute(SIGNATURES_SQL, {"campaign": campaign.pk, "rows": args.rows})
+        cur.execute(
+            LETTERS_SQL,
+            {"campaign": campaign.pk, "officials": [o.pk for o in officials]},
+        )
+        cur.execute("SELECT count(*) FROM campaign_letter")
+        letters = cur.fetchone()[0]
+    connection.close()
+    # VACUUM outside a transaction: statistics for the planner, visibility map.
+    conn = psycopg2.connect(db_url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("VACUUM ANALYZE")
+    conn.close()
+    return {
+        "campaign": campaign,
+        "letters": letters,
+        "load_seconds": round(time.monotonic() - started, 1),
+    }
+
+
+def export_sql(campaign) -> str:
+    """The exporter's own SELECT, with its parameters inlined for psql."""
+    from django.db import connection
+
+    from campaign import exports
+
+    signatures = exports.signatures_for_export(campaign=campaign, status="all")
+    sql, params = exports.export_sql(signatures)
+    with connection.cursor() as cur:
+        return cur.mogrify(sql, params).decode()
+
+
+def run_psql(db_url: str, sql: str, target: Path) -> float:
+    command = f"\\copy ({sql}) TO '{target}' WITH (FORMAT csv, HEADER)"
+    started = time.monotonic()
+    subprocess.run(["psql", db_url, "-X", "-q", "-c", command], check=True)
+    return time.monotonic() - started
+
+
+def run_child(argv: list[str], env: dict, stderr) -> tuple[float, int]:
+    """Wall time and peak RSS (bytes) of one child process."""
+    started = time.monotonic()
+    child = subprocess.Popen(argv, cwd=ROOT, env=env, stderr=stderr)
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.monotonic() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise SystemExit(f"{argv} exited with {child.returncode}")
+    return elapsed, usage.ru_maxrss * 1024  # Linux reports KiB
+
+
+def compare(psql_file: Path, export_file: Path) -> int:
+    """Both files hold the same rows; no exported cell starts a formula."""
+    with (
+        psql_file.open(newline="", encoding="utf-8") as a,
+        export_file.open(newline="", encoding="utf-8") as b,
+    ):
+        ours, theirs = csv.reader(b), csv.reader(a)
+        next(ours), next(theirs)  # headers differ: psql uses the SQL aliases
+        rows = 0
+        for row, other in zip(ours, theirs, strict=True):
+            if row != other:
+                raise SystemExit(f"row {rows + 1} differs:\n{row}\n{other}")
+            for cell in row:
+                if cell[:1] in FORMULA_TRIGGERS and cell:
+                    raise SystemExit(f"live formula in row {rows + 1}: {cell!r}")
+            rows += 1
+    return rows
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def session_cookie() -> str:
+    """A logged-in superuser's session, made directly (no password round trip)."""
+    from django.contrib.auth import (
+        BACKEND_SESSION_KEY,
+        HASH_SESSION_KEY,
+        SESSION_KEY,
+        get_user_model,
+    )
+    from django.contrib.sessions.backends.db import SessionStore
+
+    get_user_model().objects.filter(username="bench-admin").delete()  # --reuse
+    user = get_user_model().objects.create_superuser(
+        "bench-admin", "bench@example.org", None
+    )
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return session.session_key
+
+
+def web_download(port: int, cookie: str) -> dict:
+    """Stream /campaigns/<slug>/signatures.csv?status=all; note how it ends."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    started = time.monotonic()
+    conn.request(
+        "GET",
+        f"/campaigns/{SLUG}/signatures.csv?status=all",
+        headers={"Cookie": f"sessionid={cookie}"},
+    )
+    response = conn.getresponse()
+    first_byte = None
+    size = lines = 0
+    last = b""
+    outcome = "complete"
+    try:
+        while chunk := response.read1(1 << 16):
+            first_byte = first_byte or time.monotonic() - started
+            size += len(chunk)
+            # Records end in CRLF (the bench's data has no CR inside a field);
+            # count those split across two reads too.
+            lines += chunk.count(b"\r\n") + (last == b"\r" and chunk[:1] == b"\n")
+            last = chunk[-1:]
+    except http.client.IncompleteRead:
+        outcome = "IncompleteRead: the client sees the download fail"
+    except ConnectionError as exc:
+        outcome = f"{type(exc).__name__}: the client sees the download fail"
+    conn.close()
+    return {
+        "status": response.status,
+        "transfer_encoding": response.getheader("Transfer-Encoding"),
+        "seconds": round(time.monotonic() - started, 2),
+        "first_byte_seconds": round(first_byte or 0, 3),
+        "megabytes": round(size / 1e6, 1),
+        "rows": max(lines - 1, 0),  # less the header
+        "outcome": outcome,
+    }
+
+
+def gunicorn(env: dict, port: int, *extra: str) -> tuple[subprocess.Popen, Path]:
+    argv = [
+        PYTHON, "-m", "gunicorn", "--config", "config/gunicorn.py",
+        "--bind", f"127.0.0.1:{port}", "--workers", "1", *extra, "config.wsgi",
+    ]  # fmt: skip
+    log = OUT / f"gunicorn-{port}.log"  # config/gunicorn.py logs to stdout
+    with log.open("wb") as sink:
+        server = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return server, log
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def stop(server: subprocess.Popen, log: Path) -> str:
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+    text = log.read_text(errors="replace")
+    log.unlink()
+    return text
+
+
+def web(env: dict, cookie: str, rows: int) -> dict:
+    results = {}
+    # 1. As deployed: config/gunicorn.py's sync worker and its timeout.
+    port = free_port()
+    server, log = gunicorn(env, port)
+    try:
+        results["sync_default_timeout"] = web_download(port, cookie)
+    finally:
+        stop(server, log)
+    full = results["sync_default_timeout"]["seconds"]
+    results["rows_per_second"] = round(rows / full)
+    # 2. A sync worker whose timeout is shorter than the export: the arbiter kills
+    #    it mid-stream. Does the client notice?
+    short = max(1, int(full / 3))
+    port = free_port()
+    server, log = gunicorn(env, port, "--timeout", str(short))
+    try:
+        cut = web_download(port, cookie)
+    finally:
+        text = stop(server, log)
+    cut["timeout"] = short
+    cut["arbiter_logged_worker_timeout"] = "WORKER TIMEOUT" in text
+    results["sync_short_timeout"] = cut
+    # 3. The same short timeout with a gthread worker: its main thread keeps the
+    #    heartbeat going while another thread streams.
+    port = free_port()
+    server, log = gunicorn(
+        env, port, "--timeout", str(short), "--worker-class", "gthread"
+    )
+    try:
+        results["gthread_short_timeout"] = web_download(port, cookie) | {
+            "timeout": short
+        }
+    finally:
+        stop(server, log)
+    return results
+
+
+def main() -> None:
+    args = parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    db_url = f"{args.server}/{args.db}"
+    if not args.reuse:
+        admin_sql(
+            args.server,
+            f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)',
+            f'CREATE DATABASE "{args.db}"',
+        )
+    try:
+        report = bench(args, db_url)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            admin_sql(args.server, f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
+    (OUT / "export.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+
+
+def bench(args, db_url: str) -> dict:
+    if not args.reuse:
+        print(f"loading {args.rows:,} signatures into {args.db} ...", flush=True)
+    loaded = load(args, db_url)
+    campaign = loaded.pop("campaign")
+    sql = export_sql(campaign)
+    env = django_env(db_url)
+    psql_file, export_file = OUT / "export-psql.csv", OUT / "export-command.csv"
+    command = [
+        PYTHON, "manage.py", "export_signatures", SLUG,
+        "--status", "all", "--output", str(export_file),
+    ]  # fmt: skip
+
+    # Django start-up alone (an unknown slug fails right after it): part of every
+    # command run, so say how much.
+    startup = []
+    psql_times, export_times, peaks = [], [], []
+    run_psql(db_url, sql, psql_file)  # warm the cache for both
+    progress_log = OUT / "export-progress.txt"
+    for _ in range(args.runs):
+        psql_times.append(run_psql(db_url, sql, psql_file))
+        with progress_log.open("wb") as err:
+            elapsed, peak = run_child(command, env, err)
+        export_times.append(elapsed)
+        peaks.append(peak)
+        startup.append(
+            time_startup(
+                [PYTHON, "manage.py", "export_signatures", "no-such-slug"], env
+            )
+        )
+    # The same command on one day's rows (4,319): if memory grew with the row
+    # count, the full export's peak would stand well above this one's.
+    small = [*command[:-1], str(OUT / "export-one-day.csv"), "--until", "2024-01-01"]
+    _, small_peak = run_child(small, env, subprocess.DEVNULL)
+    rows = compare(psql_file, export_file)
+    size = export_file.stat().st_size
+    if not args.keep:  # 300 MB of CSV per run
+        for path in (psql_file, export_file, OUT / "export-one-day.csv"):
+            path.unlink()
+    psql_s, export_s = statistics.median(psql_times), statistics.median(export_times)
+    report = {
+        "signatures": args.rows,
+        "rows_exported": rows,
+        **loaded,
+        "bytes": size,
+        "psql_copy_seconds": round(psql_s, 2),
+        "export_command_seconds": round(export_s, 2),
+        "ratio": round(export_s / psql_s, 2),
+        "django_startup_seconds": round(statistics.median(startup), 2),
+        "export_peak_rss_mb": round(max(peaks) / 1e6, 1),
+        "one_day_export_peak_rss_mb": round(small_peak / 1e6, 1),
+        # Other work on the machine slows both sides alike; say how busy it was.
+        "load_average_1min": round(os.getloadavg()[0], 2),
+        "runs": {"psql": psql_times, "export": export_times, "rss": peaks},
+        # tqdm redraws with \r: keep its last state.
+        "progress_last_line": progress_log.read_bytes().decode().split("\r")[-1],
+    }
+    print(
+        f"psql \\copy {psql_s:.2f}s, export_signatures {export_s:.2f}s "
+        f"(ratio {report['ratio']}), peak RSS {report['export_peak_rss_mb']} MB",
+        flush=True,
+    )
+    if not args.no_web:
+        report["web"] = web(env, session_cookie(), rows)
+    return report
+
+
+def time_startup(argv: list[str], env: dict) -> float:
+    started = time.monotonic()
+    subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, check=False)
+    return time.monotonic() - started
+
+
+if __name__ == "__main__":
+    main()
