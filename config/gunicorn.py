@@ -10,8 +10,13 @@ from config.logging import logging_config
 env = environ.Env()
 
 bind = env.str("GUNICORN_BIND", default="0.0.0.0:8000")  # noqa: S104 (container)
-# Sync workers: pages are short database reads and writes; SMTP happens in Celery.
+# Threaded workers: pages are short database reads and writes (SMTP happens in
+# Celery), but a CSV export streams for as long as it needs, and a sync worker
+# busy streaming misses its heartbeat and is killed mid-download at `timeout`.
+# A gthread worker's main thread keeps the heartbeat going (bench/README.md).
+worker_class = "gthread"
 workers = env.int("WEB_CONCURRENCY", default=3)
+threads = env.int("GUNICORN_THREADS", default=4)
 timeout = env.int("GUNICORN_TIMEOUT", default=30)
 # Recycle workers now and then so a slow leak cannot grow without bound.
 max_requests = 2000
