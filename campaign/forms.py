@@ -1,14 +1,18 @@
 """The public sign form. A plain Form, not a ModelForm: Signature.clean() reports
 "already signed", and the public form must never tell anyone who has signed."""
 
-import re
-
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from letters.rendering import PLACEHOLDERS, TemplateError, validate_template
+from letters.rendering import (
+    PLACEHOLDERS,
+    TemplateError,
+    fields_used,
+    normalise_newlines,
+    validate_template,
+)
 
 from .drafting import SignerDetails
 from .models import Campaign, Signature
@@ -22,14 +26,6 @@ MAX_LENGTH_MESSAGE = (
 def _limit(name: str) -> int:
     """Form limits come from the model, so the two never disagree."""
     return Signature._meta.get_field(name).max_length
-
-
-def _has_field(template: str, name: str) -> bool:
-    return re.search(r"\{\{\s*" + re.escape(name) + r"\s*\}\}", template) is not None
-
-
-def _unix_newlines(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def validate_signer_email(value: str) -> None:
@@ -133,7 +129,7 @@ class SignForm(forms.Form):
             del self.fields["letter_body"]
         if not (
             campaign.signers_may_edit
-            or _has_field(self.campaign_body, "signer.personal_paragraph")
+            or "signer.personal_paragraph" in fields_used(self.campaign_body)
         ):
             # The letter has nowhere to put it: asking for it would be a lie.
             del self.fields["personal_paragraph"]
@@ -142,10 +138,14 @@ class SignForm(forms.Form):
         self.helper.disable_csrf = True
 
     def clean_personal_paragraph(self) -> str:
-        return _unix_newlines(self.cleaned_data["personal_paragraph"])
+        return normalise_newlines(self.cleaned_data["personal_paragraph"])
 
     def clean_letter_body(self) -> str:
-        body = _unix_newlines(self.cleaned_data["letter_body"])
+        body = normalise_newlines(self.cleaned_data["letter_body"])
+        # Unchanged means "the campaign's letter", stored as blank (see the model).
+        # Checked first: the supporter can't be asked to fix what they didn't write.
+        if body.strip() == normalise_newlines(self.campaign_body).strip():
+            return ""
         try:
             validate_template(body, max_length=self.fields["letter_body"].max_length)
         except TemplateError as exc:
@@ -156,15 +156,12 @@ class SignForm(forms.Form):
                     "started with, such as {{ signer.name }}."
                 ]
             ) from None
-        if not _has_field(body, "signer.name"):
+        if "signer.name" not in fields_used(body):
             raise ValidationError(
                 "Keep {{ signer.name }} in your letter: it is where your name goes, "
                 "so the officials know who wrote to them."
             )
-        # Unchanged means "the campaign's letter": stored as blank (see the model).
-        return (
-            "" if body.strip() == _unix_newlines(self.campaign_body).strip() else body
-        )
+        return body
 
     def clean(self) -> dict:
         data = super().clean()
@@ -172,13 +169,14 @@ class SignForm(forms.Form):
         if (
             data.get("personal_paragraph")
             and "letter_body" in data
-            and not _has_field(body, "signer.personal_paragraph")
+            and "signer.personal_paragraph" not in fields_used(body)
         ):
             self.add_error(
                 "letter_body",
-                "Your letter no longer has {{ signer.personal_paragraph }}, so your "
-                "own paragraph would not be sent. Put it back, or write your "
-                "paragraph into the letter and leave the paragraph box empty.",
+                "Your letter has no {{ signer.personal_paragraph }}, so your own "
+                "paragraph would not be sent. Add it where the paragraph should go, "
+                "or write your paragraph into the letter and leave the paragraph "
+                "box empty.",
             )
         return data
 

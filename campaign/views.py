@@ -7,7 +7,6 @@ from django.conf import settings
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from letters.rendering import TemplateError
@@ -16,10 +15,10 @@ from . import selectors
 from .drafting import draft_letter
 from .forms import SignForm
 from .models import Campaign, Signature
+from .selectors import ConfirmationState, SigningState
 from .services.signing import (
     CampaignNotSignable,
-    ConfirmationTokenExpired,
-    ConfirmationTokenUnknown,
+    ConfirmationRefused,
     campaign_sign,
     signature_confirm,
 )
@@ -61,20 +60,15 @@ def _letter_previews(*, campaign, targets, form) -> dict:
     return {"letters": letters, "problem": "", "is_draft": signer is None}
 
 
-def _campaign_page(request, campaign, *, form=None, status=200):
-    targets = selectors.campaign_targets(campaign=campaign)
-    now = timezone.now()
-    signable = campaign.is_signable(now=now) and bool(targets)
+def _campaign_page(request, campaign, *, targets, state, form=None, status=200):
+    signable = state is SigningState.OPEN
     if signable and form is None:
         form = SignForm(campaign=campaign)
     context = {
         "campaign": campaign,
         "targets": targets,
         "count": selectors.signature_count(campaign_id=campaign.pk),
-        "signable": signable,
-        "closed": campaign.status == Campaign.Status.CLOSED
-        or (campaign.closes_at is not None and now >= campaign.closes_at),
-        "not_yet_open": campaign.opens_at is not None and now < campaign.opens_at,
+        "state": state,
         "form": form if signable else None,
         "preview": _letter_previews(
             campaign=campaign, targets=targets, form=form or SignForm(campaign=campaign)
@@ -86,10 +80,13 @@ def _campaign_page(request, campaign, *, form=None, status=200):
 @require_http_methods(["GET", "HEAD", "POST"])
 def campaign_detail(request, slug: str):
     campaign = get_object_or_404(selectors.campaigns_public(), slug=slug)
+    targets = selectors.campaign_targets(campaign=campaign)
+    state = selectors.campaign_signing_state(campaign=campaign, targets=targets)
+    page = {"targets": targets, "state": state}
     if request.method != "POST":
-        return _campaign_page(request, campaign)
-    if not campaign.is_signable():
-        return _campaign_page(request, campaign, status=403)
+        return _campaign_page(request, campaign, **page)
+    if state is not SigningState.OPEN:
+        return _campaign_page(request, campaign, **page, status=403)
 
     form = SignForm(request.POST, campaign=campaign)
     if "preview" in request.POST:
@@ -97,13 +94,15 @@ def campaign_detail(request, slug: str):
         # from what was typed; nothing is stored.
         form.is_valid()
         form.drop_required_errors()
-        return _campaign_page(request, campaign, form=form)
+        return _campaign_page(request, campaign, **page, form=form)
     if not form.is_valid():
-        return _campaign_page(request, campaign, form=form)
+        return _campaign_page(request, campaign, **page, form=form)
     try:
         campaign_sign(campaign=campaign, **form.cleaned_data)
-    except CampaignNotSignable:  # closed between page load and submit
-        return _campaign_page(request, campaign, status=403)
+    except CampaignNotSignable as exc:  # closed between page load and submit
+        return _campaign_page(
+            request, campaign, targets=targets, state=exc.state, status=403
+        )
     # PRG, and the same redirect for a first signing and a repeat: no probing.
     return redirect("campaign:signed", slug=campaign.slug)
 
@@ -131,7 +130,18 @@ def campaign_signed(request, slug: str):
     return render(request, "campaign/signed.html", context)
 
 
-def _confirm_problem(request, template: str, *, signature=None, status: int):
+# The page (and status) for each reason a confirmation link cannot confirm.
+_CONFIRM_PROBLEMS = {
+    ConfirmationState.UNKNOWN: ("campaign/confirm_unknown.html", 404),
+    ConfirmationState.EXPIRED: ("campaign/confirm_expired.html", 410),
+    ConfirmationState.CLOSED: ("campaign/confirm_closed.html", 410),
+    # Not gone: the same link works once the campaign takes signatures again.
+    ConfirmationState.PAUSED: ("campaign/confirm_paused.html", 409),
+}
+
+
+def _confirm_problem(request, state: ConfirmationState, *, signature=None):
+    template, status = _CONFIRM_PROBLEMS[state]
     context = {
         "signature": signature,
         "max_age_days": settings.CONFIRMATION_TOKEN_MAX_AGE_DAYS,
@@ -144,41 +154,20 @@ def signature_confirm_view(request, token: str):
     """GET only shows a button: mail scanners fetch every link in an email, and
     a GET that confirmed would send letters nobody asked for. POST confirms."""
     if not _TOKEN_RE.match(token):
-        return _confirm_problem(request, "campaign/confirm_unknown.html", status=404)
+        return _confirm_problem(request, ConfirmationState.UNKNOWN)
     if request.method == "POST":
         try:
             signature = signature_confirm(token=token)
-        except ConfirmationTokenUnknown:
-            return _confirm_problem(
-                request, "campaign/confirm_unknown.html", status=404
-            )
-        except ConfirmationTokenExpired as exc:
-            return _confirm_problem(
-                request,
-                "campaign/confirm_expired.html",
-                signature=exc.signature,
-                status=410,
-            )
-        except CampaignNotSignable:
-            signature = selectors.signature_for_token(token=token)
-            return _confirm_problem(
-                request, "campaign/confirm_closed.html", signature=signature, status=410
-            )
+        except ConfirmationRefused as exc:
+            return _confirm_problem(request, exc.state, signature=exc.signature)
         return _thank_you(request, signature)
 
     signature = selectors.signature_for_token(token=token)
-    if signature is None:
-        return _confirm_problem(request, "campaign/confirm_unknown.html", status=404)
-    if signature.status == Signature.Status.CONFIRMED:
+    state = selectors.confirmation_state(signature=signature)
+    if state is ConfirmationState.CONFIRMED:
         return _thank_you(request, signature)
-    if signature.token_expired():
-        return _confirm_problem(
-            request, "campaign/confirm_expired.html", signature=signature, status=410
-        )
-    if not signature.campaign.is_signable():
-        return _confirm_problem(
-            request, "campaign/confirm_closed.html", signature=signature, status=410
-        )
+    if state is not ConfirmationState.PENDING:
+        return _confirm_problem(request, state, signature=signature)
     targets = selectors.campaign_targets(campaign=signature.campaign)
     return render(
         request,

@@ -4,6 +4,7 @@ LetterTemplate.clean() (letters/rendering.py), so admin, shell and fixtures agre
 from django import forms
 
 from .models import LetterTemplate
+from .rendering import normalise_newlines
 
 
 class LetterTextField(forms.CharField):
@@ -12,7 +13,7 @@ class LetterTextField(forms.CharField):
     fits in the editor is not rejected as too long."""
 
     def to_python(self, value):
-        return super().to_python(value).replace("\r\n", "\n").replace("\r", "\n")
+        return normalise_newlines(super().to_python(value))
 
 
 class LetterTemplateForm(forms.ModelForm):

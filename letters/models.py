@@ -38,7 +38,7 @@ class LetterTemplate(models.Model):
         return self.name
 
     def clean(self) -> None:
-        errors = {}
+        errors: dict[str, list[str]] = {}
         for field, check in (
             ("subject_template", rendering.validate_subject),
             ("body_template", rendering.validate_template),
@@ -46,6 +46,14 @@ class LetterTemplate(models.Model):
             try:
                 check(getattr(self, field) or "")
             except rendering.TemplateError as exc:
-                errors[field] = str(exc)
+                errors[field] = [str(exc)]
+        # Checked on save only: a row stored before this rule still renders, so
+        # campaigns using it keep working until someone edits it.
+        if "signer.name" not in rendering.fields_used(self.body_template or ""):
+            errors.setdefault("body_template", []).append(
+                "Put {{ signer.name }} in the body, where the supporter signs: "
+                "without it officials cannot tell who wrote to them, and supporters "
+                "who edit the letter could not sign it."
+            )
         if errors:
             raise ValidationError(errors)

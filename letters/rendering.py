@@ -48,16 +48,6 @@ PLACEHOLDERS: dict[str, str] = {
     "today": "[today's date]",
 }
 
-OPTIONAL_FIELDS: frozenset[str] = frozenset(
-    {
-        "signer.town",
-        "signer.postcode",
-        "signer.personal_paragraph",
-        "official.organisation",
-        "official.position",
-    }
-)
-
 MAX_SUBJECT_LENGTH = 200
 MAX_BODY_LENGTH = 20_000
 
@@ -90,8 +80,17 @@ def _field(name: str) -> str:
     return "{{ " + name + " }}"
 
 
-def _normalise(text: str) -> str:
+def normalise_newlines(text: str) -> str:
+    """CRLF and CR to LF: browsers send textarea line breaks as CRLF, and a line
+    break must count (and be stored) as one character, as the letter has it."""
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def fields_used(text: str) -> set[str]:
+    """The merge fields a valid template uses, found exactly as render_letter
+    finds them (so "{{" and "}}" on different lines are no field, but an error)."""
+    found = _PLACEHOLDER.findall(normalise_newlines(text))
+    return {name.strip() for name in found} & FIELDS.keys()
 
 
 def _shorten(token: str) -> str:
@@ -136,7 +135,7 @@ def _token_problem(token: str, where: str) -> str | None:
 
 def template_problems(text: str, *, max_length: int) -> list[str]:
     """Return human-readable problems with a template; [] means it is valid."""
-    text = _normalise(text)
+    text = normalise_newlines(text)
     if len(text) > max_length:
         return [f"Too long: {len(text):,} characters (the maximum is {max_length:,})"]
     problems: list[str] = []
@@ -233,13 +232,14 @@ def render_letter(
     values = {}
     for name in FIELDS:
         value = context.get(name)
-        values[name] = "" if value is None else _normalise(str(value))
+        values[name] = "" if value is None else normalise_newlines(str(value))
 
-    subject = _render_line(_normalise(subject_template), values) or ""
+    subject = _render_line(normalise_newlines(subject_template), values) or ""
     subject = " ".join(_CONTROL.sub(" ", subject).split())
 
     lines = (
-        _render_line(line, values) for line in _normalise(body_template).split("\n")
+        _render_line(line, values)
+        for line in normalise_newlines(body_template).split("\n")
     )
     body = "\n".join(line for line in lines if line is not None)
     body = "\n".join(line.rstrip() for line in body.split("\n"))

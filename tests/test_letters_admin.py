@@ -155,6 +155,47 @@ def test_hostile_template_is_a_form_error_and_stores_nothing(
     assert LetterTemplate.history.count() == history_before
 
 
+UNSIGNED = "{{ official.salutation }},\n\nPlease act.\n\nYours sincerely"
+UNSIGNED_MESSAGE = "Put {{ signer.name }} in the body, where the supporter signs"
+
+
+@pytest.mark.parametrize("mode", ["add", "change"])
+def test_a_body_without_the_signers_name_is_refused(staff_client, template, mode):
+    """Officials must see who wrote, and supporters who edit the letter must be
+    able to keep their name in it."""
+    before = list(LetterTemplate.objects.values())
+    data = _form_data(template, body_template=UNSIGNED)
+    if mode == "add":
+        data["name"] = "Brand new"
+        url = reverse("admin:letters_lettertemplate_add")
+    else:
+        url = _change_url(template)
+
+    response = staff_client.post(url, data)
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert list(errors) == ["body_template"]
+    assert UNSIGNED_MESSAGE in " ".join(errors["body_template"])
+    assert UNSIGNED_MESSAGE in _text(response)
+    assert list(LetterTemplate.objects.values()) == before
+
+
+def test_a_stored_body_without_the_signers_name_still_renders(template, campaign):
+    """Only saving is checked: campaigns using an older template keep working."""
+    LetterTemplate.objects.filter(pk=template.pk).update(body_template=UNSIGNED)
+    template.refresh_from_db()
+    with pytest.raises(ValidationError) as refused:
+        template.full_clean()
+    assert UNSIGNED_MESSAGE in " ".join(refused.value.message_dict["body_template"])
+
+    previews = letter_template_previews(template=template)
+    assert [p.letter.body for p in previews] == [
+        "Dear Prime Minister,\n\nPlease act.\n\nYours sincerely",
+        "Dear Home Secretary,\n\nPlease act.\n\nYours sincerely",
+    ]
+
+
 def test_merge_field_errors_list_the_allowed_fields(staff_client, template):
     response = staff_client.post(
         _change_url(template), _form_data(template, body_template="{{ signer.nmae }}")

@@ -11,7 +11,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from campaign.models import Campaign, ConfirmationEmail, Letter, Signature
+from campaign.models import Campaign, ConfirmationEmail, Letter, Official, Signature
+from letters.models import LetterTemplate
 from tests.factories import CampaignFactory, OfficialFactory, SignatureFactory
 
 pytestmark = pytest.mark.django_db
@@ -153,6 +154,28 @@ def test_closed_campaign_shows_its_count_and_refuses_signatures(
     assert Signature.objects.filter(email="late@example.com").count() == 0
 
 
+@pytest.mark.parametrize(
+    "problem",
+    ["no-active-targets", "letter-cannot-render"],
+)
+def test_live_campaign_that_cannot_send_letters_refuses_signatures(
+    client, campaign, page_url, problem
+):
+    if problem == "no-active-targets":
+        Official.objects.update(is_active=False)
+    else:  # a row stored before the admin validated templates
+        LetterTemplate.objects.update(body_template="{% debug %} {{ signer.name }}")
+
+    for response in (client.get(page_url), client.post(page_url, form_data())):
+        assert "not taking signatures right now" in text(response)
+        assert 'id="sign-form"' not in text(response)
+    assert response.status_code == 403
+    assert not Signature.objects.exists()
+    assert not ConfirmationEmail.objects.exists()
+    if problem == "no-active-targets":  # the home page's rule is SQL: no letter check
+        assert "Save the Library" not in text(client.get("/"))
+
+
 def test_draft_and_unknown_campaigns_are_a_friendly_404(client, campaign):
     draft = CampaignFactory(status=Campaign.Status.DRAFT)
     for url in (f"/campaigns/{draft.slug}/", "/campaigns/no-such-thing/"):
@@ -265,6 +288,22 @@ def test_edited_letter_must_keep_the_signers_name_and_paragraph(client, page_url
     )
     assert "so your own paragraph would not be sent" in text(response)
     assert not Signature.objects.exists()
+
+
+def test_unchanged_letter_is_accepted_whatever_the_template_lacks(
+    client, campaign, page_url
+):
+    """A template stored before {{ signer.name }} was required still renders; a
+    supporter who leaves its letter as it is must be able to sign it."""
+    legacy = "{{ official.salutation }},\r\n\r\nPlease act.\r\n\r\nThe undersigned"
+    LetterTemplate.objects.update(body_template=legacy.replace("\r\n", "\n"))
+
+    response = client.post(
+        page_url, form_data(letter_body=legacy, personal_paragraph="")
+    )
+
+    assert response.status_code == 302
+    assert Signature.objects.get().letter_body == ""  # the campaign's letter
 
 
 def test_edited_letter_is_stored_and_previewed(client, page_url):
@@ -433,10 +472,27 @@ def test_expired_link_is_a_friendly_page_with_a_way_to_sign_again(client, campai
 def test_confirm_after_close_is_a_friendly_page(client, campaign):
     signature = SignatureFactory(campaign=campaign)
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.CLOSED)
-    response = client.post(reverse("campaign:confirm", args=[signature.token]))
-    assert response.status_code == 410
-    assert "This campaign has closed" in text(response)
+    url = reverse("campaign:confirm", args=[signature.token])
+    for response in (client.get(url), client.post(url)):
+        assert response.status_code == 410
+        assert "This campaign has closed" in text(response)
     assert not Letter.objects.exists()
+
+
+def test_confirm_while_no_one_is_targeted_waits_and_works_later(client, campaign):
+    signature = SignatureFactory(campaign=campaign)
+    Official.objects.update(is_active=False)
+    url = reverse("campaign:confirm", args=[signature.token])
+    for response in (client.get(url), client.post(url)):
+        assert response.status_code == 409
+        assert "not taking signatures right now" in text(response)
+        assert "your letter has not been sent" in text(response)
+    assert Signature.objects.get().status == Signature.Status.PENDING
+
+    Official.objects.update(is_active=True)
+    response = client.post(url)
+    assert "Thank you," in text(response)
+    assert Letter.objects.count() == 2
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,11 @@ from letters.rendering import (
     FIELDS,
     MAX_BODY_LENGTH,
     MAX_SUBJECT_LENGTH,
-    OPTIONAL_FIELDS,
     PLACEHOLDERS,
     RenderedLetter,
     TemplateError,
+    fields_used,
+    normalise_newlines,
     render_letter,
     template_problems,
     validate_subject,
@@ -77,13 +78,6 @@ def test_field_tables_are_consistent():
     assert list(FIELDS) == list(SIGNER)
     assert set(PLACEHOLDERS) == set(FIELDS)
     assert all(FIELDS.values()) and all(PLACEHOLDERS.values())
-    assert {
-        "signer.town",
-        "signer.postcode",
-        "signer.personal_paragraph",
-        "official.organisation",
-        "official.position",
-    } == OPTIONAL_FIELDS
     assert (MAX_SUBJECT_LENGTH, MAX_BODY_LENGTH) == (200, 20_000)
 
 
@@ -135,11 +129,21 @@ def test_full_letter_renders_exactly():
     )
 
 
+# What a supporter or an official may leave blank.
+OPTIONAL = (
+    "signer.town",
+    "signer.postcode",
+    "signer.personal_paragraph",
+    "official.organisation",
+    "official.position",
+)
+
+
 @pytest.mark.parametrize("absent", [None, "", "   ", "\r\n"])
 def test_absent_optional_fields_leave_no_gaps(absent):
-    context = {**SIGNER, **dict.fromkeys(OPTIONAL_FIELDS, absent)}
+    context = {**SIGNER, **dict.fromkeys(OPTIONAL, absent)}
     if absent is None:
-        context = without(*OPTIONAL_FIELDS)
+        context = without(*OPTIONAL)
     body = render(LETTER, context=context).body
     assert body == (
         "25 November 2025\n\nJo Bloggs MP\n\n"
@@ -283,6 +287,39 @@ def test_subject_tidies_empty_fields():
         subject=("{{ campaign.title }} – {{ signer.name }} ({{ signer.town }})"),
     )
     assert letter.subject == "Save Our Libraries – Ada Lovelace"
+
+
+# --- reading a template: the fields it uses, its line breaks ----------------------
+
+
+def test_fields_used_finds_fields_as_the_renderer_does():
+    assert fields_used(LETTER) == set(FIELDS)
+    assert fields_used("{{signer.name}} and {{\tofficial.name   }}") == {
+        "signer.name",
+        "official.name",
+    }
+    assert fields_used("No fields at all, { or } braces") == set()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{{\nsigner.name }}",  # across a line break: an error, not a field
+        "{{ signer.name\r}}",
+        "{{ signer.nmae }}",  # not a field
+        "{{ signer.name.upper }}",
+        "{{ signer.name|upper }}",
+        "{ signer.name }",
+    ],
+)
+def test_fields_used_ignores_what_the_renderer_would_refuse(text):
+    assert fields_used(text) == set()
+    assert template_problems(text, max_length=100)  # each one is an error
+
+
+def test_normalise_newlines():
+    assert normalise_newlines("a\r\nb\rc\nd\r\n\r\n") == "a\nb\nc\nd\n\n"
+    assert normalise_newlines("no breaks") == "no breaks"
 
 
 # --- validation -------------------------------------------------------------------

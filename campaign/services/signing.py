@@ -18,9 +18,10 @@ from django.utils import timezone
 from campaign import selectors
 from campaign.drafting import SignerDetails, draft_letter
 from campaign.models import Campaign, ConfirmationEmail, Letter, Signature
+from campaign.selectors import ConfirmationState, SigningState
 from campaign.services import delivery
 from campaign.validators import normalise_email
-from letters.rendering import validate_template
+from letters.rendering import fields_used, validate_template
 
 logger = logging.getLogger(__name__)
 
@@ -34,16 +35,20 @@ class SigningError(Exception):
 
 
 class CampaignNotSignable(SigningError):
-    """A draft, closed or not-yet-open campaign."""
+    """Not taking signatures: .state says why (see selectors.SigningState)."""
+
+    def __init__(self, campaign: Campaign, state: SigningState) -> None:
+        super().__init__(f"{campaign} is not taking signatures ({state}).")
+        self.state = state
 
 
-class ConfirmationTokenUnknown(SigningError):
-    pass
+class ConfirmationRefused(SigningError):
+    """A link that cannot confirm: .state says why (see selectors.confirmation_state),
+    .signature is its signature, if there is one."""
 
-
-class ConfirmationTokenExpired(SigningError):
-    def __init__(self, signature: Signature) -> None:
-        super().__init__("This confirmation link has expired.")
+    def __init__(self, state: ConfirmationState, signature: Signature | None) -> None:
+        super().__init__(f"This confirmation link cannot be used ({state}).")
+        self.state = state
         self.signature = signature
 
 
@@ -67,14 +72,19 @@ def campaign_sign(
     Raises CampaignNotSignable, or ValidationError for input a form should have
     refused (defence in depth: the model's own validators run here too).
     """
-    if not campaign.is_signable():
-        raise CampaignNotSignable(f"{campaign} is not open for signatures.")
+    state = selectors.campaign_signing_state(campaign=campaign)
+    if state is not SigningState.OPEN:
+        raise CampaignNotSignable(campaign, state)
     if not consent_to_send:
         raise ValidationError({"consent_to_send": "Consent is required to sign."})
     if letter_body and not campaign.signers_may_edit:
         raise ValidationError({"letter_body": "This campaign's letter is fixed."})
     if letter_body:
         validate_template(letter_body)
+        if "signer.name" not in fields_used(letter_body):
+            raise ValidationError(
+                {"letter_body": "Keep {{ signer.name }}: it is where the name goes."}
+            )
 
     signature = Signature(
         campaign=campaign,
@@ -91,22 +101,24 @@ def campaign_sign(
     signature.clean_fields(exclude=["campaign"])  # the FK check would query
 
     with transaction.atomic():
-        existing = _signature_locked(signature)
+        existing = _signature_locked(signature) or _inserted_unless_raced(signature)
         if existing is None:
-            try:
-                # A savepoint: when two first signings race, the loser's INSERT
-                # fails on the unique constraint without aborting this transaction.
-                with transaction.atomic():
-                    signature.save(force_insert=True)
-            except IntegrityError:
-                existing = _signature_locked(signature)
-                if existing is None:  # not the duplicate: some other failure
-                    raise
-            else:
-                _confirmation_queue(signature=signature, kind="confirm")
-                return signature
-        _resend_if_due(signature=existing)
-        return existing
+            _confirmation_queue(signature=signature, kind="confirm")
+        else:
+            _resend_if_due(signature=existing)
+    repeat = existing is not None
+    signature = existing or signature
+    # Ids only, here and below: names, emails and tokens stay out of logs.
+    logger.info(
+        "signature %s signed (campaign %s, repeat: %s)",
+        *(signature.pk, campaign.pk, repeat),
+        extra={
+            "signature_id": signature.pk,
+            "campaign_id": campaign.pk,
+            "repeat": repeat,
+        },
+    )
+    return signature
 
 
 def _signature_locked(signature: Signature) -> Signature | None:
@@ -118,6 +130,22 @@ def _signature_locked(signature: Signature) -> Signature | None:
         )
         .first()
     )
+
+
+def _inserted_unless_raced(signature: Signature) -> Signature | None:
+    """Insert a first signing and return None; or, when another request inserted
+    the same address first, return that row (locked)."""
+    try:
+        # A savepoint: when two first signings race, the loser's INSERT fails on
+        # the unique constraint without aborting the caller's transaction.
+        with transaction.atomic():
+            signature.save(force_insert=True)
+    except IntegrityError:
+        existing = _signature_locked(signature)
+        if existing is None:  # not the duplicate: some other failure
+            raise
+        return existing
+    return None
 
 
 def _resend_if_due(*, signature: Signature) -> None:
@@ -175,8 +203,8 @@ def signature_confirm(*, token: str) -> Signature:
     """Confirm a pending signature and queue one letter per active target.
 
     Idempotent: confirming a confirmed signature changes and sends nothing.
-    Raises ConfirmationTokenUnknown, ConfirmationTokenExpired (pending and past
-    CONFIRMATION_TOKEN_MAX_AGE_DAYS) or CampaignNotSignable (closed since signing).
+    Raises ConfirmationRefused when selectors.confirmation_state() says the link
+    cannot confirm now (unknown, expired, campaign closed or paused).
     """
     with transaction.atomic():
         signature = (
@@ -185,14 +213,11 @@ def signature_confirm(*, token: str) -> Signature:
             .filter(token=token)
             .first()
         )
-        if signature is None:
-            raise ConfirmationTokenUnknown("No signature has this token.")
-        if signature.status == Signature.Status.CONFIRMED:
+        state = selectors.confirmation_state(signature=signature)
+        if state is ConfirmationState.CONFIRMED:
             return signature
-        if signature.token_expired():
-            raise ConfirmationTokenExpired(signature)
-        if not signature.campaign.is_signable():
-            raise CampaignNotSignable(f"{signature.campaign} has closed.")
+        if state is not ConfirmationState.PENDING:
+            raise ConfirmationRefused(state, signature)
 
         signature.status = Signature.Status.CONFIRMED
         signature.confirmed_at = timezone.now()
@@ -203,9 +228,14 @@ def signature_confirm(*, token: str) -> Signature:
             lambda: delivery.letters_enqueue(letter_ids=letter_ids), robust=True
         )
         transaction.on_commit(
-            lambda: selectors.signature_count_refresh(campaign_id=campaign_id),
+            lambda: selectors.signature_count_increment(campaign_id=campaign_id),
             robust=True,
         )
+    logger.info(
+        "signature %s confirmed (letters %s)",
+        *(signature.pk, letter_ids),
+        extra={"signature_id": signature.pk, "letter_ids": letter_ids},
+    )
     return signature
 
 
