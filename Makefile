@@ -10,7 +10,7 @@ TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:543
 	CACHE_URL=$${TEST_CACHE_URL:-redis://127.0.0.1:6379/15} \
 	DJANGO_SECRET_KEY=test-only-not-secret DJANGO_DEBUG=0 \
 	DJANGO_SECURE_SSL_REDIRECT=0 DJANGO_SECURE_COOKIES=0 \
-	STATIC_ROOT=$(CURDIR)/.test-static
+	STATIC_ROOT=$${TEST_STATIC_ROOT:-$(CURDIR)/.test-static}
 
 .PHONY: install install-dev demo run worker beat test lint format
 
@@ -35,8 +35,10 @@ demo: install
 	DJANGO_DEBUG=1 $(BIN)/python manage.py load_demo --create-admin
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
 
+## The site against whatever the environment names (see README: dev.env).
 run: install
-	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 worker: install
 	$(BIN)/celery -A config worker -l info
@@ -46,6 +48,8 @@ beat: install
 
 ## The whole suite on PostgreSQL, Redis, a Celery worker, aiosmtpd and Chromium.
 test: install-dev
+	bash .ci/services-up
+	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 	$(TEST_ENV) $(BIN)/python manage.py collectstatic --noinput -v0
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
 

@@ -125,7 +125,8 @@ class LetterTemplateAdmin(SimpleHistoryAdmin):
         }
         if request.method == "POST":
             # Nothing is saved: the text only goes through the renderer, which
-            # rejects whatever the save would reject.
+            # rejects unsafe or malformed text (saving also insists on
+            # {{ signer.name }}; the preview shows a letter without it as it is).
             subject = request.POST.get("subject_template", "")
             body = request.POST.get("body_template", "")
             context.update(self._preview_context(template, subject=subject, body=body))

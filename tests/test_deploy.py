@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import re
-import runpy
 import secrets
 import shlex
 import signal
@@ -35,7 +34,6 @@ from tests.compose import (
     APP_SERVICES,
     ROOT,
     dockerfile_instructions,
-    env_reads,
     interpolate,
     load_compose,
     read_env_file,
@@ -45,94 +43,6 @@ from tests.compose import (
 from tests.services import _database_url, free_port
 
 SETTINGS_FILE = ROOT / "config" / "settings.py"
-
-
-# --- settings from the environment ---------------------------------------------------
-
-
-@pytest.fixture
-def load(monkeypatch):
-    """Run settings.py with exactly the given variables set (the suite's own
-    settings are untouched)."""
-
-    def _load(**env):
-        for name in env_reads():
-            monkeypatch.delenv(name, raising=False)
-        env.setdefault("DJANGO_SECRET_KEY", "x" * 50)
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        return runpy.run_path(str(SETTINGS_FILE))
-
-    return _load
-
-
-def test_production_defaults_are_https_only(load):
-    s = load()
-    assert s["DEBUG"] is False
-    assert s["SECURE_PROXY_SSL_HEADER"] == ("HTTP_X_FORWARDED_PROTO", "https")
-    assert s["SECURE_SSL_REDIRECT"] is True
-    assert s["SESSION_COOKIE_SECURE"] is True and s["CSRF_COOKIE_SECURE"] is True
-    assert s["SECURE_HSTS_SECONDS"] == 31_536_000
-    assert s["SECURE_HSTS_INCLUDE_SUBDOMAINS"] and s["SECURE_HSTS_PRELOAD"]
-    assert s["SECURE_CONTENT_TYPE_NOSNIFF"] is True
-    assert s["SECURE_REFERRER_POLICY"] == "same-origin"
-    assert s["X_FRAME_OPTIONS"] == "DENY"
-    assert s["LOGGING"]["handlers"]["console"]["formatter"] == "json"
-    # The orchestrator's probe is the one plain-http path.
-    assert [p for p in s["SECURE_REDIRECT_EXEMPT"] if re.search(p, "healthz")]
-    assert not [p for p in s["SECURE_REDIRECT_EXEMPT"] if re.search(p, "admin/")]
-
-
-def test_debug_quick_start_speaks_plain_http(load):
-    s = load(DJANGO_DEBUG="1")
-    assert s["SECURE_PROXY_SSL_HEADER"] is None
-    assert s["SECURE_SSL_REDIRECT"] is False
-    assert s["SESSION_COOKIE_SECURE"] is False and s["CSRF_COOKIE_SECURE"] is False
-    assert s["SECURE_HSTS_SECONDS"] == 0
-    assert s["LOGGING"]["handlers"]["console"]["formatter"] == "text"
-
-
-def test_security_settings_follow_the_environment(load):
-    s = load(
-        DJANGO_BEHIND_PROXY="0",
-        DJANGO_SECURE_SSL_REDIRECT="0",
-        DJANGO_SECURE_COOKIES="0",
-        DJANGO_SECURE_HSTS_SECONDS="3600",
-        DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS="0",
-        DJANGO_SECURE_HSTS_PRELOAD="0",
-        DJANGO_CSRF_TRUSTED_ORIGINS="https://a.example.org,https://b.example.org",
-        LOG_JSON="0",
-    )
-    assert s["SECURE_PROXY_SSL_HEADER"] is None
-    assert s["SECURE_SSL_REDIRECT"] is False
-    assert s["SESSION_COOKIE_SECURE"] is False and s["CSRF_COOKIE_SECURE"] is False
-    assert s["SECURE_HSTS_SECONDS"] == 3600
-    assert not s["SECURE_HSTS_INCLUDE_SUBDOMAINS"] and not s["SECURE_HSTS_PRELOAD"]
-    assert s["CSRF_TRUSTED_ORIGINS"] == [
-        "https://a.example.org",
-        "https://b.example.org",
-    ]
-    assert s["LOGGING"]["handlers"]["console"]["formatter"] == "text"
-
-
-def test_csrf_trusted_origin_defaults_to_the_site_url(load):
-    s = load(SITE_URL="https://campaign.example.org/")
-    assert s["CSRF_TRUSTED_ORIGINS"] == ["https://campaign.example.org"]
-
-
-def test_content_security_policy_allows_only_our_own_files(load):
-    directives = load()["CONTENT_SECURITY_POLICY"]["DIRECTIVES"]
-    for name in ("default-src", "script-src", "style-src", "connect-src"):
-        assert directives[name] == ["'self'"], name
-    assert directives["img-src"] == ["'self'", "data:"]
-    assert directives["frame-ancestors"] == directives["object-src"] == ["'none'"]
-    flat = json.dumps(directives)
-    assert "unsafe" not in flat and "http" not in flat and "*" not in flat
-
-
-def test_postgres_connections_time_out(load):
-    s = load(DATABASE_URL="postgres://u@db.example.org/q", DATABASE_CONNECT_TIMEOUT="3")
-    assert s["DATABASES"]["default"]["OPTIONS"]["connect_timeout"] == 3
 
 
 # --- manage.py check --deploy -----------------------------------------------------

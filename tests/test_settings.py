@@ -1,28 +1,25 @@
 """Each environment variable that changes behaviour, read by a fresh execution of
 config/settings.py (runpy), so the running test settings are untouched."""
 
+import json
+import re
 import runpy
-from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-SETTINGS_FILE = Path(__file__).resolve().parent.parent / "config" / "settings.py"
+from tests.compose import ROOT, env_reads
 
-ALL_VARS = [
-    "DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "EMAIL_HOST", "EMAIL_PORT",
-    "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD", "EMAIL_USE_TLS", "DEFAULT_FROM_EMAIL",
-    "SITE_URL", "DJANGO_SECRET_KEY", "DJANGO_DEBUG", "DJANGO_ALLOWED_HOSTS",
-    "CONFIRMATION_TOKEN_MAX_AGE_DAYS",
-]  # fmt: skip
+SETTINGS_FILE = ROOT / "config" / "settings.py"
 
 
 @pytest.fixture
 def load(monkeypatch):
-    """Run settings.py with exactly the given variables set."""
+    """Run settings.py with exactly the given variables set (the suite's own
+    settings are untouched)."""
 
     def _load(**env):
-        for name in ALL_VARS:
+        for name in env_reads():
             monkeypatch.delenv(name, raising=False)
         env.setdefault("DJANGO_SECRET_KEY", "x" * 50)
         for name, value in env.items():
@@ -98,9 +95,128 @@ def test_debug_and_allowed_hosts(load):
     assert load(DJANGO_DEBUG="1")["DEBUG"] is True
 
 
-def test_confirmation_token_max_age(load):
-    assert load()["CONFIRMATION_TOKEN_MAX_AGE_DAYS"] == 7
-    assert (
-        load(CONFIRMATION_TOKEN_MAX_AGE_DAYS="2")["CONFIRMATION_TOKEN_MAX_AGE_DAYS"]
-        == 2
+# Variables read straight into one setting: (variable, value, setting, expected).
+# What each setting then does is tested where it acts (delivery, signing, export).
+PLAIN = [
+    ("CONFIRMATION_TOKEN_MAX_AGE_DAYS", "2", "CONFIRMATION_TOKEN_MAX_AGE_DAYS", 2),
+    ("SIGNATURE_COUNT_CACHE_SECONDS", "3", "SIGNATURE_COUNT_CACHE_SECONDS", 3),
+    ("DATA_UPLOAD_MAX_MEMORY_SIZE", "1024", "DATA_UPLOAD_MAX_MEMORY_SIZE", 1024),
+    ("EMAIL_TIMEOUT", "7", "EMAIL_TIMEOUT", 7),
+    ("SITE_NAME", "Letters for Justice", "SITE_NAME", "Letters for Justice"),
+    ("TIME_ZONE", "America/New_York", "TIME_ZONE", "America/New_York"),
+    ("DATABASE_CONN_MAX_AGE", "0", "DATABASE_CONN_MAX_AGE", 0),
+    ("LETTERS_PER_OFFICIAL_PER_HOUR", "5", "LETTERS_PER_OFFICIAL_PER_HOUR", 5),
+    ("DELIVERY_RETRY_BASE_SECONDS", "1.5", "DELIVERY_RETRY_BASE_SECONDS", 1.5),
+    ("DELIVERY_RETRY_MAX_SECONDS", "90", "DELIVERY_RETRY_MAX_SECONDS", 90.0),
+    ("DELIVERY_GIVE_UP_AFTER_HOURS", "2", "DELIVERY_GIVE_UP_AFTER_HOURS", 2.0),
+    ("DELIVERY_STUCK_AFTER_SECONDS", "30", "DELIVERY_STUCK_AFTER_SECONDS", 30.0),
+    ("DELIVERY_SWEEP_GRACE_SECONDS", "5", "DELIVERY_SWEEP_GRACE_SECONDS", 5.0),
+    ("DELIVERY_SWEEP_BATCH", "10", "DELIVERY_SWEEP_BATCH", 10),
+]
+
+
+@pytest.mark.parametrize(("variable", "value", "setting", "expected"), PLAIN)
+def test_variable_sets_its_setting(load, variable, value, setting, expected):
+    default = load()
+    loaded = load(**{variable: value})
+    if setting == "DATABASE_CONN_MAX_AGE":
+        default, loaded = (s["DATABASES"]["default"] for s in (default, loaded))
+        setting = "CONN_MAX_AGE"
+    assert loaded[setting] == expected
+    assert default[setting] != expected, "pick a value that differs from the default"
+
+
+def test_static_root(load, tmp_path):
+    assert str(load(STATIC_ROOT=str(tmp_path))["STATIC_ROOT"]) == str(tmp_path)
+
+
+def test_sweep_interval_drives_the_beat_schedule(load):
+    schedule = load(DELIVERY_SWEEP_INTERVAL_SECONDS="15")["CELERY_BEAT_SCHEDULE"]
+    assert [entry["schedule"] for entry in schedule.values()] == [15.0]
+
+
+def test_every_variable_is_in_the_readme_configuration_table():
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## Configuration") :]
+    table = table[: table.index("\n## ")]
+    documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", table))
+    assert env_reads() - documented == set()
+
+
+def test_settings_tests_leave_no_trace():
+    # The suite's own settings come from the Makefile's environment, not from the
+    # runpy executions above.
+    from django.conf import settings
+
+    assert json.dumps(settings.DATABASES["default"]["ENGINE"]) == (
+        '"django.db.backends.postgresql"'
     )
+
+
+def test_production_defaults_are_https_only(load):
+    s = load()
+    assert s["DEBUG"] is False
+    assert s["SECURE_PROXY_SSL_HEADER"] == ("HTTP_X_FORWARDED_PROTO", "https")
+    assert s["SECURE_SSL_REDIRECT"] is True
+    assert s["SESSION_COOKIE_SECURE"] is True and s["CSRF_COOKIE_SECURE"] is True
+    assert s["SECURE_HSTS_SECONDS"] == 31_536_000
+    assert s["SECURE_HSTS_INCLUDE_SUBDOMAINS"] and s["SECURE_HSTS_PRELOAD"]
+    assert s["SECURE_CONTENT_TYPE_NOSNIFF"] is True
+    assert s["SECURE_REFERRER_POLICY"] == "same-origin"
+    assert s["X_FRAME_OPTIONS"] == "DENY"
+    assert s["LOGGING"]["handlers"]["console"]["formatter"] == "json"
+    # The orchestrator's probe is the one plain-http path.
+    assert [p for p in s["SECURE_REDIRECT_EXEMPT"] if re.search(p, "healthz")]
+    assert not [p for p in s["SECURE_REDIRECT_EXEMPT"] if re.search(p, "admin/")]
+
+
+def test_debug_quick_start_speaks_plain_http(load):
+    s = load(DJANGO_DEBUG="1")
+    assert s["SECURE_PROXY_SSL_HEADER"] is None
+    assert s["SECURE_SSL_REDIRECT"] is False
+    assert s["SESSION_COOKIE_SECURE"] is False and s["CSRF_COOKIE_SECURE"] is False
+    assert s["SECURE_HSTS_SECONDS"] == 0
+    assert s["LOGGING"]["handlers"]["console"]["formatter"] == "text"
+
+
+def test_security_settings_follow_the_environment(load):
+    s = load(
+        DJANGO_BEHIND_PROXY="0",
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        DJANGO_SECURE_COOKIES="0",
+        DJANGO_SECURE_HSTS_SECONDS="3600",
+        DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS="0",
+        DJANGO_SECURE_HSTS_PRELOAD="0",
+        DJANGO_CSRF_TRUSTED_ORIGINS="https://a.example.org,https://b.example.org",
+        LOG_JSON="0",
+    )
+    assert s["SECURE_PROXY_SSL_HEADER"] is None
+    assert s["SECURE_SSL_REDIRECT"] is False
+    assert s["SESSION_COOKIE_SECURE"] is False and s["CSRF_COOKIE_SECURE"] is False
+    assert s["SECURE_HSTS_SECONDS"] == 3600
+    assert not s["SECURE_HSTS_INCLUDE_SUBDOMAINS"] and not s["SECURE_HSTS_PRELOAD"]
+    assert s["CSRF_TRUSTED_ORIGINS"] == [
+        "https://a.example.org",
+        "https://b.example.org",
+    ]
+    assert s["LOGGING"]["handlers"]["console"]["formatter"] == "text"
+
+
+def test_csrf_trusted_origin_defaults_to_the_site_url(load):
+    s = load(SITE_URL="https://campaign.example.org/")
+    assert s["CSRF_TRUSTED_ORIGINS"] == ["https://campaign.example.org"]
+
+
+def test_content_security_policy_allows_only_our_own_files(load):
+    directives = load()["CONTENT_SECURITY_POLICY"]["DIRECTIVES"]
+    for name in ("default-src", "script-src", "style-src", "connect-src"):
+        assert directives[name] == ["'self'"], name
+    assert directives["img-src"] == ["'self'", "data:"]
+    assert directives["frame-ancestors"] == directives["object-src"] == ["'none'"]
+    flat = json.dumps(directives)
+    assert "unsafe" not in flat and "http" not in flat and "*" not in flat
+
+
+def test_postgres_connections_time_out(load):
+    s = load(DATABASE_URL="postgres://u@db.example.org/q", DATABASE_CONNECT_TIMEOUT="3")
+    assert s["DATABASES"]["default"]["OPTIONS"]["connect_timeout"] == 3
