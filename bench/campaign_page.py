@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-import psycopg2
+from benchlib import add_database_arguments, admin_sql
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -38,24 +38,9 @@ def parse_args():
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--views", type=int, default=300, help="Views per warm run.")
     parser.add_argument("--cold-views", type=int, default=20)
-    parser.add_argument("--db", default="qp_a_bench")
-    parser.add_argument(
-        "--server",
-        default=os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432"),
-        help="PostgreSQL server URL without a database name.",
-    )
+    add_database_arguments(parser, db="qp_a_bench")
     parser.add_argument("--cache", default="redis://127.0.0.1:6379/3")
-    parser.add_argument("--keep", action="store_true", help="Keep the database.")
     return parser.parse_args()
-
-
-def admin_sql(server: str, *statements: str) -> None:
-    conn = psycopg2.connect(f"{server}/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        for statement in statements:
-            cur.execute(statement)
-    conn.close()
 
 
 def timed_views(client, url: str, n: int, *, before=None) -> dict:

@@ -32,9 +32,9 @@ import threading
 import time
 from pathlib import Path
 
-import psycopg2
 import redis
 from aiosmtpd.controller import Controller
+from benchlib import add_database_arguments, admin_sql
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -45,24 +45,9 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", "--letters", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=2, help="Worker processes.")
-    parser.add_argument("--db", default="qp_b_bench")
-    parser.add_argument(
-        "--server",
-        default=os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432"),
-        help="PostgreSQL server URL without a database name.",
-    )
+    add_database_arguments(parser, db="qp_b_bench")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/12")
-    parser.add_argument("--keep", action="store_true", help="Keep the database.")
     return parser.parse_args()
-
-
-def admin_sql(server: str, *statements: str) -> None:
-    conn = psycopg2.connect(f"{server}/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        for statement in statements:
-            cur.execute(statement)
-    conn.close()
 
 
 class CountingSink:

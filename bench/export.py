@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 import psycopg2
+from benchlib import add_database_arguments, admin_sql
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -46,13 +47,7 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--db", default="qp_bench_export")
-    parser.add_argument(
-        "--server",
-        default=os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432"),
-        help="PostgreSQL server URL without a database name.",
-    )
-    parser.add_argument("--keep", action="store_true", help="Keep the database.")
+    add_database_arguments(parser, db="qp_bench_export")
     parser.add_argument(
         "--reuse",
         action="store_true",
@@ -60,15 +55,6 @@ def parse_args():
     )
     parser.add_argument("--no-web", action="store_true", help="Skip the gunicorn part.")
     return parser.parse_args()
-
-
-def admin_sql(server: str, *statements: str) -> None:
-    conn = psycopg2.connect(f"{server}/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        for statement in statements:
-            cur.execute(statement)
-    conn.close()
 
 
 def django_env(db_url: str) -> dict:
