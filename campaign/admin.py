@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.contrib.admin.utils import model_ngettext
-from django.db.models import Count, Q
+from django.contrib.admin.views.main import ChangeList
+from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html_join
 from django.utils.text import Truncator
@@ -33,6 +34,32 @@ class TargetInline(admin.TabularInline):
     verbose_name_plural = "target officials"
 
 
+def _letter_counts(campaign_ids: list[int]) -> dict[int, dict[str, int]]:
+    """{campaign id: {delivery status: letters}} in one GROUP BY query."""
+    counts: dict[int, dict[str, int]] = {pk: {} for pk in campaign_ids}
+    rows = (
+        Letter.objects.filter(signature__campaign_id__in=campaign_ids)
+        .values_list("signature__campaign_id", "status")
+        .annotate(letters=Count("pk"))
+        .order_by()
+    )
+    for campaign_id, status, letters in rows:
+        counts[campaign_id][status] = letters
+    return counts
+
+
+class CampaignChangeList(ChangeList):
+    def get_results(self, request) -> None:
+        # Counted for the campaigns on this page only, once they are known: in
+        # get_queryset the aggregate would also run for the change page, the
+        # delete page and every action.
+        super().get_results(request)
+        page = list(self.result_list)  # evaluated once; the template reuses it
+        counts = _letter_counts([campaign.pk for campaign in page])
+        for campaign in page:
+            campaign.letter_counts = counts[campaign.pk]
+
+
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     list_display = [
@@ -48,32 +75,20 @@ class CampaignAdmin(admin.ModelAdmin):
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
     readonly_fields = ["created_at", "updated_at", "deliveries"]
-    list_select_related = ["letter_template"]
     exclude = ["targets"]
     inlines = [TargetInline]
 
-    def get_queryset(self, request):
-        # Letters per delivery status, for every campaign on the page, in the
-        # page's own query (one GROUP BY, not a query per campaign).
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                **{
-                    f"letters_{status}": Count(
-                        "signatures__letters",
-                        filter=Q(signatures__letters__status=status),
-                    )
-                    for status in OutboxStatus.values
-                }
-            )
-        )
+    def get_changelist(self, request, **kwargs):
+        return CampaignChangeList
 
     @admin.display(description="letters by delivery status")
     def deliveries(self, obj) -> str:
+        letter_counts = getattr(obj, "letter_counts", None)
+        if letter_counts is None:  # the change page: this campaign alone
+            letter_counts = _letter_counts([obj.pk])[obj.pk] if obj.pk else {}
         url = reverse("admin:campaign_letter_changelist")
         counts = [
-            (url, obj.pk, status, label, getattr(obj, f"letters_{status}", 0))
+            (url, obj.pk, status, label, letter_counts.get(status, 0))
             for status, label in OutboxStatus.choices
         ]
         shown = [row for row in counts if row[-1]]
@@ -100,7 +115,11 @@ class SignatureAdmin(admin.ModelAdmin):
     list_filter = ["status", "campaign", "created_at", "confirmed_at", "keep_updated"]
     search_fields = ["full_name", "email", "postcode"]
     list_select_related = ["campaign"]
+    # Signing and confirming are services (a confirmation email, letters, the
+    # cached count); the admin may correct what a supporter typed, no more.
     readonly_fields = [
+        "campaign",
+        "status",
         "email_normalised",
         "token_created_at",
         "created_at",
@@ -110,6 +129,9 @@ class SignatureAdmin(admin.ModelAdmin):
     show_full_result_count = False  # COUNT(*) on millions of rows per page view
 
     actions = ["export_selected_csv"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # supporters sign through the site, which emails them
 
     @admin.action(description="Export selected as CSV", permissions=["export"])
     def export_selected_csv(self, request, queryset):

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from letters.models import LetterTemplate
@@ -189,7 +188,6 @@ class Signature(models.Model):
         ]
         indexes = [
             models.Index(fields=["campaign", "status", "created_at"]),
-            models.Index(Lower("full_name"), name="signature_name_lower"),
         ]
 
     def __str__(self) -> str:
@@ -231,7 +229,6 @@ class OutboxMessage(models.Model):
         max_length=10,
         choices=OutboxStatus.choices,
         default=OutboxStatus.PENDING,
-        db_index=True,
     )
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -272,8 +269,28 @@ class Letter(OutboxMessage):
             )
         ]
         indexes = [
+            # The sweeper: pending rows due by next_attempt_at, and rows never
+            # tried (no next_attempt_at) by created_at. Partial, so that sweep
+            # never walks the history of sent rows.
             models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(
+                    status=OutboxStatus.PENDING, next_attempt_at__isnull=True
+                ),
+                name="letter_untried",
+            ),
+            # The throttle: an official's sends in the last hour …
             models.Index(fields=["official", "sent_at"]),
+            # … their letters being sent, and a waiting letter's place in line.
+            models.Index(
+                fields=["official", "status", "id"],
+                condition=models.Q(
+                    status__in=[OutboxStatus.PENDING, OutboxStatus.SENDING]
+                ),
+                name="letter_unsent_per_official",
+            ),
+            models.Index(fields=["created_at"]),  # the admin list's order
         ]
 
     def __str__(self) -> str:
@@ -293,7 +310,17 @@ class ConfirmationEmail(OutboxMessage):
         ordering = ["-created_at"]
         verbose_name = "confirmation email"
         verbose_name_plural = "confirmation emails"
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        indexes = [  # as for Letter
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(
+                    status=OutboxStatus.PENDING, next_attempt_at__isnull=True
+                ),
+                name="confirmation_untried",
+            ),
+            models.Index(fields=["created_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"Confirmation for {self.signature.full_name}"

@@ -5,6 +5,7 @@ The request id travels with the tasks a request queues, so a supporter's
 confirmation and the delivery of their letters share one id across the web and
 worker processes. Log ids, never personal data: names, emails and postcodes stay
 in the database and the admin (a log is copied to places a database is not).
+Confirmation tokens are blanked out of every line (RedactTokensFilter).
 """
 
 import logging
@@ -38,6 +39,41 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+# The token in a confirmation link confirms someone's signature: whoever reads
+# the log must not be able to.
+_CONFIRM_TOKEN = re.compile(r"(/confirm/)[^/\s?#\"']+")
+REDACTED = "[redacted]"
+
+
+def redact_tokens(text: str) -> str:
+    return _CONFIRM_TOKEN.sub(rf"\g<1>{REDACTED}", text)
+
+
+class RedactTokensFilter(logging.Filter):
+    """Blank out the token of any confirmation path in a line. Our own lines name
+    routes, not paths, but Django's do: "Not Found: /confirm/<token>/"
+    (django.request), "Forbidden (CSRF …): /confirm/<token>/"
+    (django.security.csrf), and runserver's request lines (django.server)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed line: the handler reports it as such
+            return True
+        if "/confirm/" in message:
+            # The formatted text replaces msg and args, for every handler after.
+            record.msg, record.args = redact_tokens(message), ()
+        extras = {
+            key: value
+            for key, value in vars(record).items()
+            if key not in RESERVED_ATTRS and isinstance(value, str)
+        }
+        for key, value in extras.items():  # e.g. a path passed as an extra field
+            if "/confirm/" in value:
+                setattr(record, key, redact_tokens(value))
+        return True
+
+
 def json_formatter() -> JsonFormatter:
     # Django attaches the request object to its own records; its repr carries the
     # full path, and confirmation paths carry a token, so it stays out of the line.
@@ -54,7 +90,10 @@ def logging_config(*, level: str, as_json: bool) -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": "config.logging.RequestIdFilter"}},
+        "filters": {
+            "request_id": {"()": "config.logging.RequestIdFilter"},
+            "redact_tokens": {"()": "config.logging.RedactTokensFilter"},
+        },
         "formatters": {
             "json": {"()": "config.logging.json_formatter"},
             "text": {
@@ -66,11 +105,18 @@ def logging_config(*, level: str, as_json: bool) -> dict:
             "console": {
                 "class": "logging.StreamHandler",
                 "stream": "ext://sys.stdout",
-                "filters": ["request_id"],
+                "filters": ["request_id", "redact_tokens"],
                 "formatter": "json" if as_json else "text",
             }
         },
         "root": {"handlers": ["console"], "level": level},
+        # Django's own handlers (stderr in DEBUG, mail to ADMINS, runserver's
+        # lines) would print paths past the filter above: every line goes through
+        # "console" instead.
+        "loggers": {
+            "django": {"handlers": []},
+            "django.server": {"handlers": ["console"], "propagate": False},
+        },
     }
 
 

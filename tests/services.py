@@ -36,12 +36,17 @@ class SmtpSink:
     """An SMTP server that keeps what it accepts and answers DATA as scripted:
     `script("451 4.3.0 Try later", "250 OK")` answers the next two messages so.
     `delay` (seconds) slows every message down before DATA, i.e. before it is
-    accepted, so a test can kill a sender mid-batch; reset() sets it back to 0."""
+    accepted, so a test can kill a sender mid-batch. `stall` (seconds) keeps the
+    message but holds back the server's "250" that tells the sender so: a sender
+    killed then has delivered a message it could not record. `stalled` counts the
+    senders waiting so. reset() sets both back to 0."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.attempts = 0
         self.delay = 0.0
+        self.stall = 0.0
+        self.stalled = 0
         self._replies: deque[str] = deque()
         self._cond = threading.Condition()
         self.port = free_port()
@@ -63,6 +68,14 @@ class SmtpSink:
                 msg.envelope_rcpt = list(envelope.rcpt_tos)
                 self.messages.append(msg)
             self._cond.notify_all()
+            stall = self.stall
+            self.stalled += bool(stall)
+        if stall:
+            try:  # cancelled by aiosmtpd if the sender goes away meanwhile
+                await asyncio.sleep(stall)
+            finally:
+                with self._cond:
+                    self.stalled -= 1
         return reply
 
     def script(self, *replies: str) -> None:
@@ -75,6 +88,7 @@ class SmtpSink:
             self._replies.clear()
             self.attempts = 0
             self.delay = 0.0
+            self.stall = 0.0
 
     def wait_for(self, count: int, timeout: float = 20.0) -> list[EmailMessage]:
         """Block until at least `count` messages arrived; fail the test otherwise."""
@@ -123,6 +137,10 @@ def _database_url() -> str:
     return f"postgres://{auth}@{host}:{port}/{db['NAME']}"
 
 
+# The test worker's prefork processes: how many messages can be in flight at once.
+WORKER_CONCURRENCY = 2
+
+
 class WorkerProcess:
     """A real `celery -A config worker` process, killable and restartable."""
 
@@ -136,7 +154,7 @@ class WorkerProcess:
     def command(self) -> list[str]:
         return [
             sys.executable, "-m", "celery", "-A", "config", "worker",
-            "--loglevel=info", "--concurrency=2", "--pool=prefork",
+            "--loglevel=info", f"--concurrency={WORKER_CONCURRENCY}", "--pool=prefork",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
             f"--hostname=test-{uuid.uuid4().hex[:8]}@%h",
         ]  # fmt: skip

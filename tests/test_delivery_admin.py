@@ -2,11 +2,12 @@
 list's counts by delivery status."""
 
 import pytest
+from django.contrib import admin
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from campaign.models import Letter, OutboxStatus
+from campaign.models import Campaign, Letter, OutboxStatus
 from tests.factories import CampaignFactory, LetterFactory, SignatureFactory
 from tests.services import wait_for_idle_broker
 
@@ -135,3 +136,23 @@ def test_campaign_list_counts_letters_by_status_in_one_query(
     with CaptureQueriesContext(connection) as five:
         staff_client.get(url)
     assert len(five) == len(two)  # no query per campaign
+
+
+@pytest.mark.django_db
+def test_campaign_counts_are_for_the_page_not_every_use_of_the_queryset(
+    rf, staff_client, two_campaigns
+):
+    """The change page, the delete page and actions all start from get_queryset:
+    no aggregate over every letter belongs there."""
+    request = rf.get("/")
+    request.user = staff_client.user
+    assert not admin.site._registry[Campaign].get_queryset(request).query.annotations
+
+    clean_air = two_campaigns[0]
+    url = reverse("admin:campaign_campaign_change", args=[clean_air.pk])
+    with CaptureQueriesContext(connection) as queries:
+        page = staff_client.get(url).content.decode()
+    assert "Sent: 1</a> · <a" in page and "Failed: 1</a>" in page
+    assert "Pending: " not in page  # the other campaign's letter
+    counting = [q["sql"] for q in queries if "COUNT(" in q["sql"]]
+    assert len(counting) == 1 and "GROUP BY" in counting[0]

@@ -5,15 +5,16 @@ Sending refuses to run inside a transaction, so these tests use transactional_db
 """
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from campaign import emails
-from campaign.models import Letter, OutboxStatus
-from campaign.services.delivery import Outcome, letter_send
+from campaign.models import Letter, Official, OutboxStatus
+from campaign.services.delivery import THROTTLE_SLACK, Outcome, letter_send
 from campaign.tasks import letter_send_task
 from tests.factories import LetterFactory, OfficialFactory
 from tests.services import free_port
@@ -174,6 +175,80 @@ def test_throttle_holds_letters_over_the_hourly_cap(smtp, settings):
     Letter.objects.filter(pk=first.pk).update(sent_at=earlier)
     Letter.objects.filter(pk=third.pk).update(next_attempt_at=timezone.now())
     assert letter_send(letter_id=third.pk).outcome == Outcome.SENT
+
+
+def _travel_to(moment: datetime) -> None:
+    """Make `moment` now, for the throttle: move every letter's times back."""
+    shift = moment - timezone.now()
+    Letter.objects.update(
+        sent_at=F("sent_at") - shift, next_attempt_at=F("next_attempt_at") - shift
+    )
+
+
+def test_each_free_slot_wakes_one_waiting_letter(smtp, settings):
+    """Letters over the cap get a slot each, not all the same one: when a slot
+    frees, one letter is due, and it goes without being throttled again."""
+    settings.LETTERS_PER_OFFICIAL_PER_HOUR = 2
+    official = OfficialFactory()
+    letters = LetterFactory.create_batch(6, official=official)
+
+    outcomes = [letter_send(letter_id=letter.pk).outcome for letter in letters]
+
+    assert outcomes == [Outcome.SENT] * 2 + [Outcome.THROTTLED] * 4
+    first, second, *waiting = Letter.objects.order_by("pk")
+    hour = timedelta(hours=1)
+    # The two slots free an hour after the two sends, then again an hour later.
+    assert [letter.next_attempt_at for letter in waiting] == [
+        first.sent_at + hour,
+        second.sent_at + hour,
+        first.sent_at + 2 * hour + THROTTLE_SLACK,
+        second.sent_at + 2 * hour + THROTTLE_SLACK,
+    ]
+
+    for letter in waiting:
+        letter.refresh_from_db()
+        _travel_to(letter.next_attempt_at)
+        due = Letter.objects.filter(
+            status=OutboxStatus.PENDING, next_attempt_at__lte=timezone.now()
+        )
+        assert list(due) == [letter]
+        assert letter_send(letter_id=letter.pk).outcome == Outcome.SENT
+    assert len(smtp.messages) == 6
+
+
+def test_rows_not_due_are_skipped_without_waiting_for_the_officials_lock(smtp):
+    """A duplicate queue message for a letter already sent (or backing off) must
+    not queue behind another worker holding the official's throttle lock."""
+    official = OfficialFactory()
+    sent = LetterFactory(official=official, status=OutboxStatus.SENT)
+    later = LetterFactory(
+        official=official, next_attempt_at=timezone.now() + timedelta(minutes=5)
+    )
+    locked, release = threading.Event(), threading.Event()
+
+    def claimer_holding_the_lock():  # its own thread, so its own connection
+        try:
+            with transaction.atomic():
+                Official.objects.select_for_update().get(pk=official.pk)
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=claimer_holding_the_lock)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")  # fail, don't hang
+        assert letter_send(letter_id=sent.pk).outcome == Outcome.SKIPPED
+        assert letter_send(letter_id=later.pk).outcome == Outcome.SKIPPED
+    finally:
+        release.set()
+        holder.join()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+    assert smtp.messages == []
 
 
 def test_letters_being_sent_count_against_the_cap(smtp, settings):

@@ -12,10 +12,14 @@ mechanism serves both kinds, described by an `_Outbox` entry below:
    transient failure (4xx, timeout, refused connection), or failed with the
    server's reply for a permanent one (5xx) or a message we refuse to build.
 
-At most one duplicate per crash: if the worker dies after the SMTP server has
-accepted a message but before step 3 commits, the row stays "sending"; the sweeper
-later resets it and it is sent again. Every message carries a deterministic
-Message-ID (the same on every attempt) so receiving servers can drop the copy.
+At most one duplicate per message in flight when a worker dies (so up to one per
+worker process): if it dies after the SMTP server has accepted a message but
+before step 3 commits, the row stays "sending"; the sweeper later resets it and it
+is sent again. Every message carries a deterministic Message-ID (the same on every
+attempt) so receiving servers can drop the copy.
+
+Log lines name rows by id (the row's and its signature's), never by a name or an
+address: the server's full reply is kept on the row (last_error) and at DEBUG.
 
 `outbox_sweep` (a beat task) re-queues pending rows whose queue message was lost
 (broker restarted or down at commit time) and rows stuck in "sending" after a
@@ -36,7 +40,6 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import F, Q
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -78,21 +81,37 @@ class _Outbox:
     task_name: str  # attribute of campaign.tasks
     related: tuple[str, ...]  # select_related for build()
     build: Callable[[OutboxMessage], EmailMessage]
-    # (row_id, now) -> when a slot frees, or None to go ahead. Runs inside the
-    # claim transaction, so it may lock rows to make its count exact.
+    # (row_id, now) -> when this row's slot frees, or None to go ahead. Runs
+    # inside the claim transaction, so it may lock rows to make its count exact.
     throttle: Callable[[int, datetime], datetime | None] | None = None
 
 
+def _ref(outbox: _Outbox, row_id: int, signature_id: int) -> str:
+    """How log lines name a row: "letter 12 (signature 34)", ids only."""
+    return f"{outbox.label} {row_id} (signature {signature_id})"
+
+
 # --- The per-official throttle -----------------------------------------------------
+
+# Slots predicted beyond the current hour start a little late: the send they
+# follow lands some seconds after its own slot (queue latency, the SMTP dialogue),
+# and a letter woken while that send is still inside the window would only be
+# throttled again.
+THROTTLE_SLACK = timedelta(seconds=30)
 
 
 def _official_slot(letter_id: int, now: datetime) -> datetime | None:
     """None while the letter's official has had fewer than
     LETTERS_PER_OFFICIAL_PER_HOUR letters sent (or sending) in the last hour;
-    otherwise when the next slot frees.
+    otherwise when this letter's own slot frees.
+
+    Letters waiting for the same official get distinct slots, in the order they
+    were written, so each slot wakes one letter rather than every waiting one
+    (which would each take the lock only to be throttled again).
 
     Locking the official serialises every claim of their letters, so two workers
-    cannot both take the last slot. Held for two small queries, never across SMTP.
+    cannot both take the last slot. Held for a few small indexed queries, never
+    across SMTP.
     """
     cap = settings.LETTERS_PER_OFFICIAL_PER_HOUR
     if cap <= 0:
@@ -107,23 +126,32 @@ def _official_slot(letter_id: int, now: datetime) -> datetime | None:
     )
     if official is None:
         return None  # no such letter: the claim finds nothing either
-    window_start = now - THROTTLE_WINDOW
-    recent = Letter.objects.filter(official_id=official).filter(
-        Q(status=OutboxStatus.SENDING)
-        | Q(status=OutboxStatus.SENT, sent_at__gt=window_start)
-    )
-    used = recent.count()
-    if used < cap:
-        return None
-    # The slot frees when enough of the oldest sends leave the window. Letters
-    # still "sending" will land about now, so they free a slot an hour from now.
-    excess = used - cap + 1
-    oldest = (
-        recent.filter(status=OutboxStatus.SENT)
+    letters = Letter.objects.filter(official_id=official)
+    sent = list(
+        letters.filter(status=OutboxStatus.SENT, sent_at__gt=now - THROTTLE_WINDOW)
         .order_by("sent_at")
-        .values_list("sent_at", flat=True)[excess - 1 : excess]
+        .values_list("sent_at", flat=True)
     )
-    return (oldest[0] if oldest else now) + THROTTLE_WINDOW
+    # Letters still "sending" will land about now.
+    sending = letters.filter(status=OutboxStatus.SENDING).count()
+    window = sent + [now] * sending
+    if len(window) < cap:
+        return None
+    place = letters.filter(status=OutboxStatus.PENDING, pk__lt=letter_id).count()
+    return _slot(window, cap=cap, place=place)
+
+
+def _slot(window: list[datetime], *, cap: int, place: int) -> datetime:
+    """When the letter `place` positions back in an official's line may go: no
+    more than `cap` sends in any hour. `window` is the official's sends in the
+    last hour, oldest first (at least `cap` of them).
+
+    The first letter in line takes the slot of the send that leaves the window
+    first among those over the cap, the next letter the one after, and so on; a
+    full hour later the pattern repeats with the letters just sent."""
+    hours, offset = divmod(place, cap)
+    freed = window[len(window) - cap + offset]
+    return freed + THROTTLE_WINDOW * (hours + 1) + THROTTLE_SLACK * hours
 
 
 # --- The registry -------------------------------------------------------------------
@@ -238,8 +266,11 @@ _SESSION_ERRORS = (
 @dataclass(frozen=True)
 class _Failure:
     permanent: bool
-    detail: str  # for admin: the server's reply, or the error
-    summary: str  # for logs: a reply code or an error class, never an address
+    # For the row (admin) and DEBUG: the server's reply, which may quote the
+    # recipient's address, or the error.
+    detail: str
+    # For INFO lines: only reply codes or an error class, never server text.
+    summary: str
 
 
 def _reply(code: int, text: bytes | str) -> str:
@@ -288,22 +319,30 @@ def _due(now: datetime) -> Q:
 def _claim(outbox: _Outbox, row_id: int) -> datetime | DeliveryResult:
     """Take the row for this worker (returns the claim time) or say why not."""
     now = timezone.now()
-    with transaction.atomic():
-        rows = outbox.model.objects.filter(_due(now), pk=row_id)
-        free_at = outbox.throttle(row_id, now) if outbox.throttle else None
-        if free_at is None:
-            claimed = rows.update(
-                status=OutboxStatus.SENDING,
-                claimed_at=now,
-                attempts=F("attempts") + 1,
-                updated_at=now,
-            )
-            if claimed:
-                return now
-        elif rows.update(next_attempt_at=free_at, updated_at=now):
-            wait = (free_at - now).total_seconds()
-            logger.info("%s %s: official at the hourly cap", outbox.label, row_id)
-            return DeliveryResult(Outcome.THROTTLED, retry_in=wait)
+    rows = outbox.model.objects.filter(_due(now), pk=row_id)
+    # The row's own state first, without a lock: a duplicate queue message for a
+    # row already sent, or one not due yet, must not wait on the official's lock.
+    signature_id = rows.values_list("signature_id", flat=True).first()
+    if signature_id is not None:
+        with transaction.atomic():
+            free_at = outbox.throttle(row_id, now) if outbox.throttle else None
+            # Still conditional: another worker may have claimed it meanwhile.
+            if free_at is None:
+                claimed = rows.update(
+                    status=OutboxStatus.SENDING,
+                    claimed_at=now,
+                    attempts=F("attempts") + 1,
+                    updated_at=now,
+                )
+                if claimed:
+                    return now
+            elif rows.update(next_attempt_at=free_at, updated_at=now):
+                wait = (free_at - now).total_seconds()
+                logger.info(
+                    "%s: official at the hourly cap; next try in %.0fs",
+                    *(_ref(outbox, row_id, signature_id), wait),
+                )
+                return DeliveryResult(Outcome.THROTTLED, retry_in=wait)
     if outbox.model.objects.filter(pk=row_id).exists():
         return DeliveryResult(Outcome.SKIPPED)
     logger.warning("%s %s no longer exists; nothing to send", outbox.label, row_id)
@@ -325,25 +364,25 @@ def _record_sent(outbox: _Outbox, row_id: int, message_id: str) -> None:
 
 
 def _record_failure(
-    outbox: _Outbox, row_id: int, claimed_at: datetime, failure: _Failure
+    outbox: _Outbox, row: OutboxMessage, claimed_at: datetime, failure: _Failure
 ) -> DeliveryResult:
     # Conditional on our claim: if the sweeper handed the row to another worker
     # meanwhile, that worker's result stands.
     ours = outbox.model.objects.filter(
-        pk=row_id, status=OutboxStatus.SENDING, claimed_at=claimed_at
+        pk=row.pk, status=OutboxStatus.SENDING, claimed_at=claimed_at
     )
     now = timezone.now()
     attempts = ours.values_list("attempts", flat=True).first()
     if attempts is None:
         return DeliveryResult(Outcome.SKIPPED)
+    ref = _ref(outbox, row.pk, row.signature_id)
+    logger.debug("%s: %s", ref, failure.detail)
     error, permanent = failure.detail, failure.permanent
     if not permanent and attempts >= _max_attempts():
         permanent, error = True, f"Gave up after {attempts} attempts. {error}"
     if permanent:
         ours.update(status=OutboxStatus.FAILED, last_error=error, updated_at=now)
-        logger.warning(
-            "%s %s failed for good (%s)", outbox.label, row_id, failure.summary
-        )
+        logger.warning("%s failed for good (%s)", ref, failure.summary)
         return DeliveryResult(Outcome.FAILED)
     delay = _retry_delay(attempts)
     ours.update(
@@ -353,8 +392,8 @@ def _record_failure(
         updated_at=now,
     )
     logger.info(
-        "%s %s attempt %d failed (%s); retry in %.1fs",
-        *(outbox.label, row_id, attempts, failure.summary, delay),
+        "%s attempt %d failed (%s); retry in %.1fs",
+        *(ref, attempts, failure.summary, delay),
     )
     return DeliveryResult(Outcome.RETRY, retry_in=delay)
 
@@ -378,7 +417,7 @@ def _deliver(outbox: _Outbox, row_id: int) -> DeliveryResult:
         message.message()  # header errors surface here, not as "transient"
     except (emails.UnsendableMessage, ValueError) as exc:
         failure = _Failure(permanent=True, detail=str(exc), summary="unsendable")
-        return _record_failure(outbox, row_id, claimed_at, failure)
+        return _record_failure(outbox, row, claimed_at, failure)
 
     connection = get_connection()
     try:
@@ -387,13 +426,15 @@ def _deliver(outbox: _Outbox, row_id: int) -> DeliveryResult:
     except Exception as exc:  # classified below: retried or failed, never lost
         _close_quietly(connection)
         if not isinstance(exc, smtplib.SMTPException | OSError):
-            logger.exception("%s %s: unexpected error sending", outbox.label, row_id)
-        return _record_failure(outbox, row_id, claimed_at, _classify(exc))
+            logger.exception(
+                "%s: unexpected error sending", _ref(outbox, row_id, row.signature_id)
+            )
+        return _record_failure(outbox, row, claimed_at, _classify(exc))
     # Accepted. A crash between the server's "250" and this commit is the one
     # window for a duplicate (see the module docstring), so record before QUIT.
     _record_sent(outbox, row_id, message_id)
     _close_quietly(connection)
-    logger.info("%s %s sent", outbox.label, row_id)
+    logger.info("%s sent", _ref(outbox, row_id, row.signature_id))
     return DeliveryResult(Outcome.SENT)
 
 
@@ -417,20 +458,33 @@ def confirmation_send(*, confirmation_id: int) -> DeliveryResult:
 # --- The sweeper --------------------------------------------------------------------
 
 
+def _lost(model: type[OutboxMessage], grace: datetime, batch: int) -> list[int]:
+    """Pending rows due since before `grace`, oldest first: a row is due at
+    next_attempt_at, or at created_at if it was never tried. Two queries, one
+    per case, each a range scan of an index (see Letter.Meta.indexes); a
+    COALESCE of the two could use none."""
+    # skip_locked: two overlapping sweeps (a slow one and the next beat) take
+    # different rows instead of queueing each twice.
+    pending = model.objects.select_for_update(skip_locked=True).filter(
+        status=OutboxStatus.PENDING
+    )
+    retried = pending.filter(next_attempt_at__lte=grace).order_by("next_attempt_at")
+    untried = pending.filter(
+        next_attempt_at__isnull=True, created_at__lte=grace
+    ).order_by("created_at")
+    due = [
+        *retried.values_list("next_attempt_at", "pk")[:batch],
+        *untried.values_list("created_at", "pk")[:batch],
+    ]
+    return [pk for _, pk in sorted(due)[:batch]]
+
+
 def _sweep_one(outbox: _Outbox, now: datetime) -> dict[str, int]:
     model, batch = outbox.model, settings.DELIVERY_SWEEP_BATCH
     grace = now - timedelta(seconds=settings.DELIVERY_SWEEP_GRACE_SECONDS)
     stuck_before = now - timedelta(seconds=settings.DELIVERY_STUCK_AFTER_SECONDS)
     with transaction.atomic():
-        # skip_locked: two overlapping sweeps (a slow one and the next beat) take
-        # different rows instead of queueing each twice.
-        lost = list(
-            model.objects.select_for_update(skip_locked=True)
-            .annotate(due_at=Coalesce("next_attempt_at", "created_at"))
-            .filter(status=OutboxStatus.PENDING, due_at__lte=grace)
-            .order_by("due_at")
-            .values_list("pk", flat=True)[:batch]
-        )
+        lost = _lost(model, grace, batch)
         stuck = list(
             model.objects.select_for_update(skip_locked=True)
             .filter(status=OutboxStatus.SENDING, claimed_at__lte=stuck_before)
