@@ -1,0 +1,114 @@
+"""README's first command, `make demo`, minus the install: SQLite, console email,
+no broker (tasks run in the web process after commit). Runs the same manage.py
+commands as the Makefile and drives the real runserver over HTTP."""
+
+import http.cookiejar
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from tests.compose import ROOT, env_reads
+from tests.services import free_port
+
+MANAGE = [sys.executable, str(ROOT / "manage.py")]
+
+
+@pytest.fixture
+def quickstart_env(tmp_path):
+    # Nothing from the suite's own environment (PostgreSQL, Redis, SMTP) leaks in.
+    env = {k: v for k, v in os.environ.items() if k not in env_reads()}
+    return env | {
+        "DJANGO_DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "LOG_JSON": "0",
+    }
+
+
+def _post(opener, url: str, fields: dict) -> tuple[int, str, str]:
+    page = opener.open(url).read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+    data = urllib.parse.urlencode({"csrfmiddlewaretoken": token, **fields}).encode()
+    request = urllib.request.Request(url, data=data, headers={"Referer": url})
+    with opener.open(request) as response:
+        return response.status, response.geturl(), response.read().decode()
+
+
+def _wait_for(pattern: str, log_path, timeout: float = 15.0) -> re.Match:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if match := re.search(pattern, log_path.read_text(errors="replace")):
+            return match
+        time.sleep(0.1)
+    pytest.fail(f"{pattern!r} never appeared in:\n{log_path.read_text()}")
+
+
+def test_quick_start_serves_signs_and_sends_without_any_service(
+    quickstart_env, tmp_path
+):
+    run = {"env": quickstart_env, "cwd": ROOT, "capture_output": True, "text": True}
+    subprocess.run([*MANAGE, "migrate", "--noinput"], check=True, **run)
+    demo = subprocess.run([*MANAGE, "load_demo", "--create-admin"], check=True, **run)
+    password = re.search(r"username: admin\s+password: (\S+)", demo.stdout)[1]
+
+    port = free_port()
+    log_path = tmp_path / "runserver.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [*MANAGE, "runserver", f"127.0.0.1:{port}", "--noreload"],
+            env=quickstart_env | {"PYTHONUNBUFFERED": "1"},
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for(r"Quit the server with", log_path)
+        base = f"http://127.0.0.1:{port}"
+        opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+        home = opener.open(base + "/").read().decode()
+        assert "Justice for Litvinenko" in home
+
+        status, url, _ = _post(
+            opener,
+            base + "/campaigns/litvinenko-sanctions/",
+            {
+                "full_name": "Zoë O'Brien",
+                "email": "zoe@example.com",
+                "postcode": "LS1 4AP",
+                "town": "Leeds",
+                "personal_paragraph": "My grandmother fled persecution.",
+                "consent_to_send": "on",
+                "sign": "1",
+            },
+        )
+        assert (status, url) == (200, base + "/campaigns/litvinenko-sanctions/signed/")
+        # The console backend printed the confirmation email; its link uses SITE_URL.
+        path = _wait_for(r"http://127\.0\.0\.1:8000(/confirm/[\w-]+/)", log_path)[1]
+
+        status, _, thanks = _post(opener, base + path, {})
+        assert status == 200 and "Thank you" in thanks
+        # Both letters were sent in-process, after commit, through the console.
+        _wait_for(
+            r"(?s)To: Sam Okafor.*To: Alex Morgan|To: Alex Morgan.*To: Sam Okafor",
+            log_path,
+        )
+        log = log_path.read_text()
+        assert log.count("My grandmother fled persecution.") == 2
+        assert "Reply-To: =?utf-8?b?Wm/DqyBPJ0JyaWVu?= <zoe@example.com>" in log
+
+        admin = _post(
+            opener,
+            base + "/admin/login/?next=/admin/",
+            {"username": "admin", "password": password, "next": "/admin/"},
+        )
+        assert admin[1] == base + "/admin/" and "Site administration" in admin[2]
+    finally:
+        server.terminate()
+        server.wait(10)
