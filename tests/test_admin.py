@@ -1,12 +1,19 @@
 """Every admin changelist and change page renders for a superuser with data present."""
 
+import html
+
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from campaign.models import Signature
-from tests.factories import LetterFactory, SignatureFactory
+from campaign.models import Campaign, Official, Signature
+from tests.factories import (
+    CampaignFactory,
+    LetterFactory,
+    OfficialFactory,
+    SignatureFactory,
+)
 
 # Rows only services write: a signature by hand would have no confirmation email,
 # letters and confirmation emails are the outbox's record of what was sent.
@@ -101,3 +108,157 @@ def test_changing_an_email_to_a_duplicate_is_a_form_error(staff_client, data):
     assert "already signed" in response.content.decode()
     other.refresh_from_db()
     assert other.email != signature.email.upper()
+
+
+# --- validation on the Official and Campaign forms -----------------------------------
+
+HEADER_INJECTION = "Dear PM\r\nBcc: x@example.com"
+SINGLE_LINE = "This must be a single line without line breaks or control characters."
+
+
+def _official_data(**changes) -> dict:
+    data = {
+        "name": "Alex Morgan",
+        "position": "Prime Minister",
+        "salutation": "Dear Prime Minister",
+        "email": "pm@example.org",
+        "organisation": "Cabinet Office",
+        "is_active": "on",
+    }
+    return {**data, **changes}
+
+
+def _form_errors(response) -> dict:
+    return response.context["adminform"].form.errors
+
+
+@pytest.mark.parametrize("mode", ["add", "change"])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("salutation", HEADER_INJECTION, SINGLE_LINE),
+        ("name", "Alex\nBcc: x@example.com", SINGLE_LINE),
+        ("email", "not-an-email", "Enter a valid email address."),
+        ("email", "pm@example.org\r\nBcc: x@example.com", "Enter a valid email"),
+    ],
+    ids=["salutation-crlf", "name-lf", "email-format", "email-crlf"],
+)
+def test_official_bad_input_is_a_form_error_and_stores_nothing(
+    staff_client, mode, field, value, message
+):
+    official = OfficialFactory(name="Existing", salutation="Dear Existing")
+    before = list(Official.objects.values())
+    if mode == "add":
+        url = reverse("admin:campaign_official_add")
+    else:
+        url = reverse("admin:campaign_official_change", args=[official.pk])
+
+    response = staff_client.post(url, _official_data(**{field: value}))
+
+    assert response.status_code == 200
+    errors = _form_errors(response)
+    assert list(errors) == [field]
+    assert message in " ".join(errors[field])
+    assert message in html.unescape(response.content.decode())
+    assert list(Official.objects.values()) == before
+
+
+def test_a_valid_official_is_stored(staff_client):
+    # The same data with the bad value fixed saves: the errors above are the checks.
+    response = staff_client.post(
+        reverse("admin:campaign_official_add"), _official_data()
+    )
+    assert response.status_code == 302
+    assert Official.objects.get().salutation == "Dear Prime Minister"
+
+
+def _campaign_data(campaign, official, **changes) -> dict:
+    data = {
+        "slug": campaign.slug if campaign.pk else "new-campaign",
+        "title": campaign.title if campaign.pk else "A new campaign",
+        "summary": "Why it matters.",
+        "status": "live",
+        "signature_goal": "100",
+        "letter_template": campaign.letter_template_id,
+        "opens_at_0": "",
+        "opens_at_1": "",
+        "closes_at_0": "",
+        "closes_at_1": "",
+        # The target officials inline: one row, the official.
+        "Campaign_targets-TOTAL_FORMS": "1",
+        "Campaign_targets-INITIAL_FORMS": "0",
+        "Campaign_targets-MIN_NUM_FORMS": "0",
+        "Campaign_targets-MAX_NUM_FORMS": "1000",
+        "Campaign_targets-0-official": official.pk,
+    }
+    return {**data, **changes}
+
+
+CLOSES_BEFORE_OPENING = {
+    "opens_at_0": "2026-06-01",
+    "opens_at_1": "09:00:00",
+    "closes_at_0": "2026-05-01",
+    "closes_at_1": "09:00:00",
+}
+
+
+@pytest.mark.parametrize("mode", ["add", "change"])
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"slug": "bad slug!"}, "slug", "Enter a valid “slug”"),
+        (
+            {"title": "T" * 161},
+            "title",
+            "Ensure this value has at most 160 characters (it has 161).",
+        ),
+        ({"title": "Title\r\nBcc: x@example.com"}, "title", SINGLE_LINE),
+        (
+            CLOSES_BEFORE_OPENING,
+            "__all__",
+            "The closing date must be after the opening.",
+        ),
+    ],
+    ids=["slug", "long-title", "title-crlf", "closes-before-opening"],
+)
+def test_campaign_bad_input_is_a_form_error_and_stores_nothing(
+    staff_client, mode, changes, field, message
+):
+    campaign = CampaignFactory(slug="existing", title="Existing")
+    official = campaign.targets.first()
+    before = list(Campaign.objects.values())
+    targets_before = list(Campaign.targets.through.objects.values())
+    if mode == "add":
+        url = reverse("admin:campaign_campaign_add")
+        data = _campaign_data(Campaign(letter_template=campaign.letter_template),
+                              official, **changes)  # fmt: skip
+    else:
+        url = reverse("admin:campaign_campaign_change", args=[campaign.pk])
+        data = _campaign_data(campaign, OfficialFactory(), **changes)
+
+    response = staff_client.post(url, data)
+
+    assert response.status_code == 200
+    errors = _form_errors(response)
+    assert list(errors) == [field]
+    assert message in " ".join(errors[field])
+    assert message in html.unescape(response.content.decode())
+    assert list(Campaign.objects.values()) == before
+    assert list(Campaign.targets.through.objects.values()) == targets_before
+
+
+def test_a_valid_campaign_is_stored_with_its_target(staff_client):
+    template_campaign = CampaignFactory()
+    official = OfficialFactory()
+    data = _campaign_data(
+        Campaign(letter_template=template_campaign.letter_template),
+        official,
+        opens_at_0="2026-05-01",
+        opens_at_1="09:00:00",
+        closes_at_0="2026-06-01",
+        closes_at_1="09:00:00",
+    )
+    response = staff_client.post(reverse("admin:campaign_campaign_add"), data)
+    assert response.status_code == 302
+    campaign = Campaign.objects.get(slug="new-campaign")
+    assert list(campaign.targets.all()) == [official]

@@ -14,6 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from campaign.drafting import SAMPLE_SIGNER
+from campaign.models import Letter
+from campaign.services.signing import campaign_sign, signature_confirm
 from letters.models import LetterTemplate
 from letters.rendering import FIELDS
 from letters.services import letter_template_previews, letter_template_send_test
@@ -495,3 +497,57 @@ def test_reverting_to_an_old_version_goes_through_the_same_checks(staff_client):
     legacy.refresh_from_db()
     assert legacy.body_template == "{{ signer.name }}"
     assert legacy.history.count() == 2
+
+
+def _sign_and_confirm(campaign, *, name: str, email: str):
+    # A plain db test: the on_commit enqueues never run, so no worker is involved;
+    # the Letter rows are written inside signature_confirm itself.
+    signature = campaign_sign(
+        campaign=campaign,
+        full_name=name,
+        email=email,
+        postcode="SW1A 1AA",
+        consent_to_send=True,
+    )
+    return signature_confirm(token=signature.token)
+
+
+def test_editing_a_template_never_rewrites_stored_letters(
+    staff_client, template, campaign
+):
+    first = _sign_and_confirm(campaign, name="Ada Lovelace", email="ada@example.com")
+    stored = list(Letter.objects.values_list("pk", "subject", "body").order_by("pk"))
+    assert len(stored) == 2
+    assert all("Please act." in body for _, _, body in stored)
+
+    response = staff_client.post(
+        _change_url(template),
+        _form_data(
+            template,
+            subject_template="Act now on {{ campaign.title }}",
+            body_template=template.body_template.replace(
+                "Please act.", "Please act before the summit."
+            ),
+        ),
+    )
+    assert response.status_code == 302
+
+    # The letters already written keep the text the supporter confirmed …
+    assert (
+        list(
+            Letter.objects.filter(signature=first)
+            .values_list("pk", "subject", "body")
+            .order_by("pk")
+        )
+        == stored
+    )
+    # … and a letter drafted afterwards uses the new text.
+    second = _sign_and_confirm(campaign, name="Bea Okafor", email="bea@example.com")
+    new_letters = list(second.letters.order_by("official__name"))
+    assert [letter.subject for letter in new_letters] == [
+        "Act now on Justice for Litvinenko"
+    ] * 2
+    assert [letter.body for letter in new_letters] == [
+        "Dear Prime Minister,\n\nPlease act before the summit.\n\nYours,\nBea Okafor",
+        "Dear Home Secretary,\n\nPlease act before the summit.\n\nYours,\nBea Okafor",
+    ]

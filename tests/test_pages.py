@@ -469,6 +469,34 @@ def test_expired_link_is_a_friendly_page_with_a_way_to_sign_again(client, campai
     assert not Letter.objects.exists()
 
 
+def test_link_lifetime_follows_the_setting(client, campaign, settings):
+    settings.CONFIRMATION_TOKEN_MAX_AGE_DAYS = 2
+    now = timezone.now()
+    # Both would confirm under the default of 7 days.
+    stale = SignatureFactory(
+        campaign=campaign, token_created_at=now - timedelta(days=3)
+    )
+    fresh = SignatureFactory(
+        campaign=campaign, token_created_at=now - timedelta(days=1)
+    )
+
+    refused = client.post(reverse("campaign:confirm", args=[stale.token]))
+    assert refused.status_code == 410
+    assert "This link has expired" in text(refused)
+    assert "Confirmation links work for 2 days" in text(refused)
+    stale.refresh_from_db()
+    assert (stale.status, stale.confirmed_at) == (Signature.Status.PENDING, None)
+    assert not Letter.objects.exists()
+
+    confirmed = client.post(reverse("campaign:confirm", args=[fresh.token]))
+    assert confirmed.status_code == 200
+    assert f"Thank you, {fresh.full_name}" in text(confirmed)
+    fresh.refresh_from_db()
+    assert fresh.status == Signature.Status.CONFIRMED
+    assert set(Letter.objects.values_list("signature_id", flat=True)) == {fresh.pk}
+    assert Letter.objects.count() == 2
+
+
 def test_confirm_after_close_is_a_friendly_page(client, campaign):
     signature = SignatureFactory(campaign=campaign)
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.CLOSED)
