@@ -1,7 +1,9 @@
 """Thin Celery tasks: each takes an id and calls one service.
 
 The services decide everything (claim, send, record, when to try again); a task
-only turns "try again in N seconds" into a Celery retry with that countdown.
+only turns "try again in N seconds" into a Celery retry with that countdown. N is
+never more than DELIVERY_COUNTDOWN_MAX_SECONDS, below the broker's visibility
+timeout (config/settings.py), so a waiting message is never handed out twice.
 """
 
 from celery import Task, shared_task

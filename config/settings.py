@@ -261,11 +261,16 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": DELIVERY_SWEEP_INTERVAL_SECONDS},
     }
 }
+# The longest countdown a delivery task is given: retries back off up to
+# DELIVERY_RETRY_MAX_SECONDS, and a letter over the throttle waits at most an hour
+# for the first free slot. A throttled letter whose slot is further off gets no
+# countdown; the sweeper queues it once it is due.
+DELIVERY_COUNTDOWN_MAX_SECONDS = max(DELIVERY_RETRY_MAX_SECONDS, 3600)
 # Redis hands an unacknowledged message to another worker after this many
-# seconds. Retries and throttled letters wait in the worker with a countdown of
-# up to DELIVERY_RETRY_MAX_SECONDS (or an hour), so this must be longer, or
-# they would be delivered twice to workers. Orphans of a killed worker are
-# recovered sooner by the sweeper (DELIVERY_STUCK_AFTER_SECONDS).
+# seconds, and a task waiting out its countdown holds its message unacknowledged
+# in the worker: an hour more than the longest countdown, so no message is handed
+# out twice. Orphans of a killed worker are recovered sooner by the sweeper
+# (DELIVERY_STUCK_AFTER_SECONDS).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": int(max(DELIVERY_RETRY_MAX_SECONDS, 3600) + 3600)
+    "visibility_timeout": int(DELIVERY_COUNTDOWN_MAX_SECONDS + 3600)
 }

@@ -320,27 +320,34 @@ def test_sweeper_requeues_lost_and_stuck_rows_only(worker, smtp, broker, setting
     assert stuck.attempts == 2
 
 
+def run_with_broker_down(code: str) -> subprocess.CompletedProcess:
+    """Run `code` in a web-like process (manage.py shell) on the test database,
+    whose broker is a closed port: every publish fails as if Redis were down."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": f"redis://127.0.0.1:{free_port()}/0",  # nobody there
+        "DJANGO_ALLOWED_HOSTS": "testserver",  # django.test.Client's host
+    }
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "left pending for the sweeper" in done.stdout + done.stderr
+    return done
+
+
 def test_broker_down_at_commit_loses_nothing(worker, smtp, broker, settings):
     """The web process commits while Redis is unreachable: the supporter sees no
     error, the letters stay pending, and the sweeper sends them later."""
     settings.DELIVERY_SWEEP_GRACE_SECONDS = 0
     signature = SignatureFactory()  # a campaign with two officials
-    confirm = (
+    done = run_with_broker_down(
         "from campaign.services.signing import signature_confirm; "
         f"signature_confirm(token={signature.token!r}); print('confirmed')"
     )
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "CELERY_BROKER_URL": f"redis://127.0.0.1:{free_port()}/0",  # nobody there
-    }
-    done = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", confirm],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
     assert "confirmed" in done.stdout
-    assert "left pending for the sweeper" in done.stdout + done.stderr
     assert set(Letter.objects.values_list("status", flat=True)) == {"pending"}
     assert smtp.messages == []
 
@@ -348,3 +355,40 @@ def test_broker_down_at_commit_loses_nothing(worker, smtp, broker, settings):
     smtp.wait_for(2)
     wait_for_idle_broker(broker)
     assert set(Letter.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_broker_down_while_signing_loses_nothing(worker, smtp, broker, settings):
+    """The sign form posted while Redis is unreachable: the supporter is sent on
+    to "check your inbox" as usual, the confirmation email waits in the outbox,
+    and the sweeper has it delivered once the broker is back."""
+    settings.DELIVERY_SWEEP_GRACE_SECONDS = 0
+    campaign = CampaignFactory()
+    form = {
+        "full_name": "Ada Lovelace",
+        "email": "ada@example.com",
+        "postcode": "NW1 6XE",
+        "consent_to_send": "on",
+        "sign": "1",
+    }
+    url = reverse("campaign:detail", args=[campaign.slug])
+    done = run_with_broker_down(
+        "from django.test import Client; "
+        f"r = Client().post({url!r}, {form!r}); "
+        "print('answered', r.status_code, r.headers.get('Location'))"
+    )
+    signed = reverse("campaign:signed", args=[campaign.slug])
+    assert f"answered 302 {signed}" in done.stdout
+    signature = Signature.objects.get(campaign=campaign)
+    assert signature.status == Signature.Status.PENDING
+    confirmation = signature.confirmation_emails.get()
+    assert confirmation.status == OutboxStatus.PENDING
+    assert smtp.messages == []
+
+    assert outbox_sweep()["confirmation"] == {"requeued": 1, "unstuck": 0}
+    [message] = smtp.wait_for(1)
+    wait_for_idle_broker(broker)
+    confirmation.refresh_from_db()
+    assert confirmation.status == OutboxStatus.SENT
+    assert message["To"] == "ada@example.com"
+    assert message["Message-ID"] == confirmation.message_id
+    assert f"/confirm/{signature.token}/" in message.get_content()

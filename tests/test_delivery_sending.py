@@ -13,10 +13,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from campaign import emails
-from campaign.models import Letter, Official, OutboxStatus
-from campaign.services.delivery import THROTTLE_SLACK, Outcome, letter_send
+from campaign.models import Letter, Official, OutboxStatus, Signature
+from campaign.services.delivery import (
+    THROTTLE_SLACK,
+    Outcome,
+    letter_send,
+    outbox_sweep,
+)
 from campaign.tasks import letter_send_task
-from tests.factories import LetterFactory, OfficialFactory
+from tests.factories import CampaignFactory, LetterFactory, OfficialFactory
 from tests.services import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -214,6 +219,71 @@ def test_each_free_slot_wakes_one_waiting_letter(smtp, settings):
         assert list(due) == [letter]
         assert letter_send(letter_id=letter.pk).outcome == Outcome.SENT
     assert len(smtp.messages) == 6
+
+
+def test_a_long_line_never_gets_a_countdown_past_the_bound(smtp, settings):
+    """A countdown waits in a worker holding its message unacknowledged, so it
+    must stay below the broker's visibility timeout however long an official's
+    line is. A letter whose slot is further off keeps its slot (next_attempt_at)
+    but gets no countdown, and the sweeper queues it once it is due."""
+    settings.LETTERS_PER_OFFICIAL_PER_HOUR = cap = 60
+    bound = settings.DELIVERY_COUNTDOWN_MAX_SECONDS
+    official = OfficialFactory()
+    campaign = CampaignFactory(targets=[official])
+    signatures = Signature.objects.bulk_create(
+        Signature(
+            campaign=campaign,
+            full_name=f"Signer {n}",
+            email=f"signer{n}@example.com",
+            email_normalised=f"signer{n}@example.com",
+            postcode="SW1A 1AA",
+            consent_to_send=True,
+        )
+        for n in range(cap + 500)
+    )
+    now = timezone.now()
+    letter = {"official": official, "subject": "A subject", "body": "A body"}
+    Letter.objects.bulk_create(
+        [  # a full hour: one sent each minute
+            Letter(
+                **letter,
+                signature=signature,
+                status=OutboxStatus.SENT,
+                sent_at=now - timedelta(minutes=cap - 1 - n),
+            )
+            for n, signature in enumerate(signatures[:cap])
+        ]
+        + [Letter(**letter, signature=signature) for signature in signatures[cap:]]
+    )
+    line = list(Letter.objects.filter(status=OutboxStatus.PENDING).order_by("pk"))
+    assert len(line) == 500
+
+    # The ends of the first hour's wave, the start of the next, the end of the line.
+    places = (0, cap - 1, cap, 499)
+    results = [letter_send(letter_id=line[place].pk) for place in places]
+
+    assert {r.outcome for r in results} == {Outcome.THROTTLED}
+    assert [r.retry_in is not None for r in results] == [True, True, False, False]
+    assert all(r.retry_in <= bound for r in results if r.retry_in is not None)
+    assert bound < settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    first, last_of_hour, next_hour, end = (line[p] for p in places)
+    for row in (first, last_of_hour, next_hour, end):
+        row.refresh_from_db()
+    # The slots themselves are unchanged: the line's end is 8 hours on.
+    assert end.next_attempt_at - now > timedelta(hours=8)
+    assert first.next_attempt_at < last_of_hour.next_attempt_at
+    assert last_of_hour.next_attempt_at < next_hour.next_attempt_at
+
+    # Past its slot (and the sweeper's grace), the sweeper queues the letter
+    # that got no countdown, with those before it; the line's end waits. Rolled
+    # back: the queue messages go nowhere (no worker in this module).
+    grace = timedelta(seconds=settings.DELIVERY_SWEEP_GRACE_SECONDS + 1)
+    _travel_to(next_hour.next_attempt_at + grace)
+    with transaction.atomic():
+        counts = outbox_sweep()
+        transaction.set_rollback(True)
+    assert counts["letter"] == {"requeued": 3, "unstuck": 0}
+    assert smtp.messages == []
 
 
 def test_rows_not_due_are_skipped_without_waiting_for_the_officials_lock(smtp):

@@ -22,7 +22,8 @@ Log lines name rows by id (the row's and its signature's), never by a name or an
 address: the server's full reply is kept on the row (last_error) and at DEBUG.
 
 `outbox_sweep` (a beat task) re-queues pending rows whose queue message was lost
-(broker restarted or down at commit time) and rows stuck in "sending" after a
+(broker restarted or down at commit time), throttled letters whose slot was too
+far off for a countdown (see `_countdown`), and rows stuck in "sending" after a
 worker died.
 """
 
@@ -70,7 +71,9 @@ class Outcome(enum.StrEnum):
 class DeliveryResult:
     outcome: Outcome
     # Seconds until the row is due again; the task re-queues itself with this
-    # countdown (RETRY and THROTTLED only).
+    # countdown (RETRY and THROTTLED only). Never more than
+    # DELIVERY_COUNTDOWN_MAX_SECONDS: a THROTTLED row due later has None and is
+    # queued by the sweeper.
     retry_in: float | None = None
 
 
@@ -316,6 +319,19 @@ def _due(now: datetime) -> Q:
     )
 
 
+def _countdown(wait: float) -> float | None:
+    """The countdown for a row due in `wait` seconds, or None to leave it to the
+    sweeper. A countdown waits in a worker holding its message unacknowledged;
+    past the broker's visibility timeout Redis would hand that message to a
+    second worker as well. A letter far back in an official's line (hours away)
+    therefore gets none: its next_attempt_at is set, and the sweeper queues it
+    once due, a sweep or two late at most, which only spaces the official's
+    letters a little further apart. Simpler than waking early and re-queueing:
+    a row that is not due yet is SKIPPED, so a duplicate message dies there,
+    while a wake that re-queued itself would keep every duplicate alive."""
+    return wait if wait <= settings.DELIVERY_COUNTDOWN_MAX_SECONDS else None
+
+
 def _claim(outbox: _Outbox, row_id: int) -> datetime | DeliveryResult:
     """Take the row for this worker (returns the claim time) or say why not."""
     now = timezone.now()
@@ -342,7 +358,7 @@ def _claim(outbox: _Outbox, row_id: int) -> datetime | DeliveryResult:
                     "%s: official at the hourly cap; next try in %.0fs",
                     *(_ref(outbox, row_id, signature_id), wait),
                 )
-                return DeliveryResult(Outcome.THROTTLED, retry_in=wait)
+                return DeliveryResult(Outcome.THROTTLED, retry_in=_countdown(wait))
     if outbox.model.objects.filter(pk=row_id).exists():
         return DeliveryResult(Outcome.SKIPPED)
     logger.warning("%s %s no longer exists; nothing to send", outbox.label, row_id)
