@@ -3,12 +3,10 @@ one code path (campaign/exports.py) and so write the same bytes."""
 
 import csv
 import io
-import itertools
 import re
 from datetime import UTC, datetime
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -25,6 +23,7 @@ from tests.factories import (
     CampaignFactory,
     LetterFactory,
     SignatureFactory,
+    StaffUserFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +41,6 @@ HOSTILE_NAMES = [
 ]
 COL = {name: i for i, name in enumerate(exports.HEADER)}
 BOM = b"\xef\xbb\xbf"
-_user_numbers = itertools.count()
 
 
 def parse(data: bytes) -> list[list[str]]:
@@ -88,31 +86,18 @@ def campaign():
     return campaign
 
 
-def staff(**fields):
-    # An unusable password ("!"): these tests log in with force_login, and not
-    # hashing one (as StaffUserFactory does) saves most of a second per user.
-    name = f"exporter{next(_user_numbers)}"
-    return get_user_model().objects.create(
-        username=name,
-        email=f"{name}@example.org",
-        is_staff=True,
-        password="!",
-        **fields,
-    )
-
-
 @pytest.fixture
 def superuser_client():
     """A second client (the admin's), beside `exporter`'s."""
     client = Client()
-    client.force_login(staff(is_superuser=True))
+    client.force_login(StaffUserFactory(is_superuser=True))
     return client
 
 
 @pytest.fixture
 def exporter(client):
     """Staff with campaign.view_signature but nothing else: what the URL asks for."""
-    user = staff()
+    user = StaffUserFactory()
     user.user_permissions.add(Permission.objects.get(codename="view_signature"))
     client.force_login(user)
     return client
@@ -395,7 +380,7 @@ def test_permissions(client, django_user_model, campaign):
     missing = reverse("campaign:signatures_csv", args=["no-such-campaign"])
     assert client.get(missing).status_code == 403
 
-    user = staff()
+    user = StaffUserFactory()
     user.user_permissions.add(Permission.objects.get(codename="change_signature"))
     client.force_login(user)  # staff, may even edit signatures, but not view
     assert client.get(url).status_code == 403
@@ -411,7 +396,7 @@ def test_permissions(client, django_user_model, campaign):
 
 
 def test_admin_action_and_button_need_the_same_permission(client, campaign):
-    user = staff()
+    user = StaffUserFactory()
     for codename in ("change_signature", "change_campaign"):
         user.user_permissions.add(Permission.objects.get(codename=codename))
     client.force_login(user)

@@ -57,12 +57,6 @@ HOSTILE = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # staff_client creates a superuser per test; PBKDF2 costs ~1 s a time here.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def template():
     return LetterTemplateFactory(
