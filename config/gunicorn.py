@@ -33,4 +33,8 @@ accesslog = None
 logconfig_dict = logging_config(
     level=env.str("LOG_LEVEL", default="INFO"),
     as_json=env.bool("LOG_JSON", default=True),
-) | {"loggers": {"gunicorn.error": {"handlers": [], "propagate": True}}}
+)
+logconfig_dict["loggers"] = {
+    **logconfig_dict.get("loggers", {}),
+    "gunicorn.error": {"handlers": [], "propagate": True},
+}

@@ -71,6 +71,16 @@ class RedactTokensFilter(logging.Filter):
         for key, value in extras.items():  # e.g. a path passed as an extra field
             if "/confirm/" in value:
                 setattr(record, key, redact_tokens(value))
+        if record.exc_info:
+            # A traceback can quote the path too (an exception raised while
+            # serving /confirm/<token>/). Format it here, blanked, and drop
+            # exc_info: the text and JSON formatters both print exc_text instead.
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info, record.exc_text = None, redact_tokens(text)
+        elif record.exc_text:
+            record.exc_text = redact_tokens(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact_tokens(record.stack_info)
         return True
 
 

@@ -182,6 +182,21 @@ def test_throttle_holds_letters_over_the_hourly_cap(smtp, settings):
     assert letter_send(letter_id=third.pk).outcome == Outcome.SENT
 
 
+def test_a_freed_slot_goes_to_the_letter_first_in_line(smtp, settings):
+    settings.LETTERS_PER_OFFICIAL_PER_HOUR = 2
+    official = OfficialFactory()
+    sent, ahead, behind = LetterFactory.create_batch(3, official=official)
+    assert letter_send(letter_id=sent.pk).outcome == Outcome.SENT
+
+    # One slot is free: the letter behind may not take it from the one ahead.
+    assert letter_send(letter_id=behind.pk).outcome == Outcome.THROTTLED
+    assert letter_send(letter_id=ahead.pk).outcome == Outcome.SENT
+    sent.refresh_from_db()
+    behind.refresh_from_db()
+    assert behind.next_attempt_at == sent.sent_at + timedelta(hours=1)
+    assert len(smtp.messages) == 2
+
+
 def _travel_to(moment: datetime) -> None:
     """Make `moment` now, for the throttle: move every letter's times back."""
     shift = moment - timezone.now()

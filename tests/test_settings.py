@@ -143,16 +143,6 @@ def test_every_variable_is_in_the_readme_configuration_table():
     assert env_reads() - documented == set()
 
 
-def test_settings_tests_leave_no_trace():
-    # The suite's own settings come from the Makefile's environment, not from the
-    # runpy executions above.
-    from django.conf import settings
-
-    assert json.dumps(settings.DATABASES["default"]["ENGINE"]) == (
-        '"django.db.backends.postgresql"'
-    )
-
-
 def test_production_defaults_are_https_only(load):
     s = load()
     assert s["DEBUG"] is False

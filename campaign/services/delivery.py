@@ -138,9 +138,14 @@ def _official_slot(letter_id: int, now: datetime) -> datetime | None:
     # Letters still "sending" will land about now.
     sending = letters.filter(status=OutboxStatus.SENDING).count()
     window = sent + [now] * sending
-    if len(window) < cap:
-        return None
+    # Letters written earlier (pending, throttled or backing off) are ahead in
+    # line: a freed slot goes to the first of them, not to whoever asks first.
     place = letters.filter(status=OutboxStatus.PENDING, pk__lt=letter_id).count()
+    free = cap - len(window)
+    if place < free:
+        return None
+    if free > 0:  # the letters ahead take the free slots now
+        window, place = window + [now] * free, place - free
     return _slot(window, cap=cap, place=place)
 
 
@@ -392,7 +397,6 @@ def _record_failure(
     if attempts is None:
         return DeliveryResult(Outcome.SKIPPED)
     ref = _ref(outbox, row.pk, row.signature_id)
-    logger.debug("%s: %s", ref, failure.detail)
     error, permanent = failure.detail, failure.permanent
     if not permanent and attempts >= _max_attempts():
         permanent, error = True, f"Gave up after {attempts} attempts. {error}"
