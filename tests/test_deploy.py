@@ -635,6 +635,10 @@ def test_compose_stack_serves_signs_confirms_and_delivers(smtp, tmp_path):
             assert message["Reply-To"].addresses[0].addr_spec == signer["email"]
             assert signer["full_name"] in message["From"]
             assert signer["personal_paragraph"] in message.get_content()
+        # The sink holds a letter a moment before the worker records and logs it.
+        sent = Letter.objects.filter(signature__email=signer["email"])
+        for letter_id in sent.values_list("id", flat=True):
+            stack.wait_for("worker", f'"letter {letter_id} (signature')
 
         assert web_check.wait(30) == 0, stack.log("web-healthcheck")
         assert worker_check.wait(30) == 0, stack.log("worker-healthcheck")
