@@ -247,6 +247,25 @@ class OutboxMessage(models.Model):
         abstract = True
 
 
+def outbox_indexes(*, prefix: str) -> list[models.Index]:
+    """Indexes every outbox table needs (Meta.indexes of an abstract model can't
+    name partial indexes per table, hence a function)."""
+    return [
+        # The sweeper: pending rows due by next_attempt_at, and rows never tried
+        # (no next_attempt_at) by created_at. Partial, so that sweep never walks
+        # the history of sent rows.
+        models.Index(fields=["status", "next_attempt_at"]),
+        models.Index(
+            fields=["created_at"],
+            condition=models.Q(
+                status=OutboxStatus.PENDING, next_attempt_at__isnull=True
+            ),
+            name=f"{prefix}_untried",
+        ),
+        models.Index(fields=["created_at"]),  # the admin lists' order
+    ]
+
+
 class Letter(OutboxMessage):
     """One supporter's letter to one official: the text exactly as sent."""
 
@@ -269,17 +288,7 @@ class Letter(OutboxMessage):
             )
         ]
         indexes = [
-            # The sweeper: pending rows due by next_attempt_at, and rows never
-            # tried (no next_attempt_at) by created_at. Partial, so that sweep
-            # never walks the history of sent rows.
-            models.Index(fields=["status", "next_attempt_at"]),
-            models.Index(
-                fields=["created_at"],
-                condition=models.Q(
-                    status=OutboxStatus.PENDING, next_attempt_at__isnull=True
-                ),
-                name="letter_untried",
-            ),
+            *outbox_indexes(prefix="letter"),
             # The throttle: an official's sends in the last hour …
             models.Index(fields=["official", "sent_at"]),
             # … their letters being sent, and a waiting letter's place in line.
@@ -290,7 +299,6 @@ class Letter(OutboxMessage):
                 ),
                 name="letter_unsent_per_official",
             ),
-            models.Index(fields=["created_at"]),  # the admin list's order
         ]
 
     def __str__(self) -> str:
@@ -310,17 +318,7 @@ class ConfirmationEmail(OutboxMessage):
         ordering = ["-created_at"]
         verbose_name = "confirmation email"
         verbose_name_plural = "confirmation emails"
-        indexes = [  # as for Letter
-            models.Index(fields=["status", "next_attempt_at"]),
-            models.Index(
-                fields=["created_at"],
-                condition=models.Q(
-                    status=OutboxStatus.PENDING, next_attempt_at__isnull=True
-                ),
-                name="confirmation_untried",
-            ),
-            models.Index(fields=["created_at"]),
-        ]
+        indexes = outbox_indexes(prefix="confirmation")
 
     def __str__(self) -> str:
         return f"Confirmation for {self.signature.full_name}"

@@ -13,7 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from campaign import emails
-from campaign.models import Letter, Official, OutboxStatus, Signature
+from campaign.models import Letter, Official, OutboxStatus
 from campaign.services.delivery import (
     THROTTLE_SLACK,
     Outcome,
@@ -21,7 +21,12 @@ from campaign.services.delivery import (
     outbox_sweep,
 )
 from campaign.tasks import letter_send_task
-from tests.factories import CampaignFactory, LetterFactory, OfficialFactory
+from tests.factories import (
+    CampaignFactory,
+    LetterFactory,
+    OfficialFactory,
+    bulk_signatures,
+)
 from tests.services import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -245,17 +250,7 @@ def test_a_long_line_never_gets_a_countdown_past_the_bound(smtp, settings):
     bound = settings.DELIVERY_COUNTDOWN_MAX_SECONDS
     official = OfficialFactory()
     campaign = CampaignFactory(targets=[official])
-    signatures = Signature.objects.bulk_create(
-        Signature(
-            campaign=campaign,
-            full_name=f"Signer {n}",
-            email=f"signer{n}@example.com",
-            email_normalised=f"signer{n}@example.com",
-            postcode="SW1A 1AA",
-            consent_to_send=True,
-        )
-        for n in range(cap + 500)
-    )
+    signatures = bulk_signatures(campaign, cap + 500)
     now = timezone.now()
     letter = {"official": official, "subject": "A subject", "body": "A body"}
     Letter.objects.bulk_create(

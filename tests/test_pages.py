@@ -13,7 +13,12 @@ from django.utils import timezone
 
 from campaign.models import Campaign, ConfirmationEmail, Letter, Official, Signature
 from letters.models import LetterTemplate
-from tests.factories import CampaignFactory, OfficialFactory, SignatureFactory
+from tests.factories import (
+    CampaignFactory,
+    OfficialFactory,
+    SignatureFactory,
+    bulk_signatures,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -119,19 +124,7 @@ def test_campaign_page_query_count_does_not_depend_on_signatures(
             assert client.get(page_url).status_code == 200
 
     queries(3)
-    Signature.objects.bulk_create(
-        Signature(
-            campaign=campaign,
-            full_name=f"Signer {n}",
-            email=f"signer{n}@example.com",
-            email_normalised=f"signer{n}@example.com",
-            postcode="N1 9GU",
-            consent_to_send=True,
-            status="confirmed",
-            token=f"bulk-token-{n:04d}",
-        )
-        for n in range(500)
-    )
+    bulk_signatures(campaign, 500, status="confirmed")
     queries(3)
     assert 'data-count="500"' in text(client.get(page_url))
 
