@@ -1,6 +1,6 @@
 """Build the emails the site sends from outbox rows. Pure: a row (with its
 related objects loaded) in, a Django EmailMessage out; no database access, no
-sending. campaign/services/delivery.py claims, sends and records.
+sending. campaign/services/delivery/outbox.py claims, sends and records.
 """
 
 from email.utils import formataddr

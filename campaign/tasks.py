@@ -1,17 +1,23 @@
 """Thin Celery tasks: each takes an id and calls one service.
 
 The services decide everything (claim, send, record, when to try again); a task
-only turns "try again in N seconds" into a Celery retry with that countdown. N is
-never more than DELIVERY_COUNTDOWN_MAX_SECONDS, below the broker's visibility
-timeout (config/settings.py), so a waiting message is never handed out twice.
+only turns "try again in N seconds" into a Celery retry with that countdown (N is
+bounded: see countdown() in campaign/services/delivery/policy.py).
+
+Each task imports the delivery services in its body: the outbox registry
+(campaign/services/delivery/registry.py) holds these task objects, so importing
+delivery here, at module level, would be an import cycle.
 """
+
+from typing import TYPE_CHECKING
 
 from celery import Task, shared_task
 
-from campaign.services import delivery
+if TYPE_CHECKING:
+    from campaign.services.delivery import DeliveryResult
 
 
-def _follow_up(task: Task, result: delivery.DeliveryResult) -> str:
+def _follow_up(task: Task, result: "DeliveryResult") -> str:
     # Eager mode (no broker: the quick start) runs a retry at once and
     # recursively; leave the row pending instead, as the sweeper would find it.
     if result.retry_in is not None and not task.request.is_eager:
@@ -22,14 +28,20 @@ def _follow_up(task: Task, result: delivery.DeliveryResult) -> str:
 # max_retries=None: the service gives up (DELIVERY_GIVE_UP_AFTER_HOURS), not Celery.
 @shared_task(bind=True, max_retries=None)
 def letter_send_task(self: Task, letter_id: int) -> str:
-    return _follow_up(self, delivery.letter_send(letter_id=letter_id))
+    from campaign.services.delivery import letter_send
+
+    return _follow_up(self, letter_send(letter_id=letter_id))
 
 
 @shared_task(bind=True, max_retries=None)
 def confirmation_send_task(self: Task, confirmation_id: int) -> str:
-    return _follow_up(self, delivery.confirmation_send(confirmation_id=confirmation_id))
+    from campaign.services.delivery import confirmation_send
+
+    return _follow_up(self, confirmation_send(confirmation_id=confirmation_id))
 
 
 @shared_task
 def outbox_sweep_task() -> dict:
-    return delivery.outbox_sweep()
+    from campaign.services.delivery import outbox_sweep
+
+    return outbox_sweep()

@@ -8,23 +8,33 @@ import threading
 from datetime import datetime, timedelta
 
 import pytest
+from django.apps import apps
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from campaign import emails
-from campaign.models import Letter, Official, OutboxStatus
+from campaign.models import (
+    ConfirmationEmail,
+    Letter,
+    Official,
+    OutboxMessage,
+    OutboxStatus,
+)
 from campaign.services.delivery import (
     THROTTLE_SLACK,
     Outcome,
     letter_send,
     outbox_sweep,
 )
+from campaign.services.delivery.registry import OUTBOXES
 from campaign.tasks import letter_send_task
+from config.celery import app as celery_app
 from tests.factories import (
     CampaignFactory,
     LetterFactory,
     OfficialFactory,
+    SignatureFactory,
     bulk_signatures,
 )
 from tests.services import free_port
@@ -354,3 +364,30 @@ def test_a_throttled_task_in_eager_mode_does_not_loop(smtp, settings):
     assert letter_send_task.apply(args=[waiting.pk]).get() == "throttled"
     waiting.refresh_from_db()
     assert waiting.status == OutboxStatus.PENDING
+
+
+# A pending row of each outbox model.
+OUTBOX_ROWS = {
+    Letter: LetterFactory,
+    ConfirmationEmail: lambda: ConfirmationEmail.objects.create(
+        signature=SignatureFactory(), subject="Please confirm", body="A body"
+    ),
+}
+
+
+def test_each_outbox_model_is_sent_by_its_own_registered_task(smtp):
+    """The registry holds the task objects themselves: a task renamed or removed
+    fails here (or at import), not after commit inside a swallowed on_commit
+    callback; a task paired with the wrong model sends nothing here."""
+    models = {m for m in apps.get_models() if issubclass(m, OutboxMessage)}
+    assert {outbox.model for outbox in OUTBOXES} == set(OUTBOX_ROWS) == models
+    rows = []
+    for outbox in OUTBOXES:
+        # The worker runs a queue message by the name it was published under.
+        assert outbox.task.name in celery_app.tasks
+        row = OUTBOX_ROWS[outbox.model]()
+        assert outbox.task.apply(args=[row.pk]).get() == "sent"
+        row.refresh_from_db()
+        assert row.status == OutboxStatus.SENT
+        rows.append(row)
+    assert [m["Message-ID"] for m in smtp.messages] == [r.message_id for r in rows]

@@ -2,5 +2,5 @@
 these; they take keyword-only arguments and own their transactions.
 
 - signing.py: a supporter signs and confirms.
-- delivery.py: the outbox: queueing, sending and recording emails.
+- delivery/: the outbox: queueing, sending and recording emails.
 """

@@ -1,0 +1,59 @@
+"""The kinds of outbox row and what differs between them: the model, the Celery
+task that sends one row, how its email is built, and an optional throttle.
+Everything else (claim, send, record, sweep) is one mechanism for all of them.
+
+The entries hold the task objects themselves, not their names: a renamed task
+fails at import (and so in every test), not after commit inside a swallowed
+on_commit callback. No cycle: campaign.tasks imports delivery only inside its
+task bodies."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from celery import Task
+from django.core.mail import EmailMessage
+
+from campaign import emails
+from campaign.models import ConfirmationEmail, Letter, OutboxMessage
+from campaign.tasks import confirmation_send_task, letter_send_task
+
+from .throttle import official_slot
+
+
+@dataclass(frozen=True)
+class Outbox:
+    model: type[OutboxMessage]
+    label: str  # in log lines
+    task: Task  # sends one row; called with the row's id
+    related: tuple[str, ...]  # select_related for build()
+    build: Callable[[OutboxMessage], EmailMessage]
+    # (row_id, now) -> when this row's slot frees, or None to go ahead. Runs
+    # inside the claim transaction, so it may lock rows to make its count exact.
+    throttle: Callable[[int, datetime], datetime | None] | None = None
+
+    def ref(self, row_id: int, signature_id: int) -> str:
+        """How log lines name a row: "letter 12 (signature 34)", ids only."""
+        return f"{self.label} {row_id} (signature {signature_id})"
+
+
+LETTERS = Outbox(
+    model=Letter,
+    label="letter",
+    task=letter_send_task,
+    related=("signature", "official"),
+    build=emails.letter_message,
+    throttle=official_slot,
+)
+CONFIRMATIONS = Outbox(
+    model=ConfirmationEmail,
+    label="confirmation",
+    task=confirmation_send_task,
+    related=("signature",),
+    build=emails.confirmation_message,
+)
+OUTBOXES = (LETTERS, CONFIRMATIONS)
+
+
+def outbox_for(model: type[OutboxMessage]) -> Outbox:
+    return next(outbox for outbox in OUTBOXES if outbox.model is model)
