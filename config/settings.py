@@ -233,7 +233,7 @@ LOGGING = logging_config(
 # Celery would otherwise replace the handler above with its own plain-text one.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
-# --- Delivery (campaign/services/delivery.py) -----------------------------------
+# --- Delivery (campaign/services/delivery/) -------------------------------------
 # Retries of transient SMTP failures back off exponentially (with jitter) from BASE
 # up to MAX seconds between tries, and give up after GIVE_UP_AFTER_HOURS.
 DELIVERY_RETRY_BASE_SECONDS = env.float("DELIVERY_RETRY_BASE_SECONDS", default=30)
@@ -261,16 +261,11 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": DELIVERY_SWEEP_INTERVAL_SECONDS},
     }
 }
-# The longest countdown a delivery task is given: retries back off up to
-# DELIVERY_RETRY_MAX_SECONDS, and a letter over the throttle waits at most an hour
-# for the first free slot. A throttled letter whose slot is further off gets no
-# countdown; the sweeper queues it once it is due.
+# The longest countdown a delivery task is given (the longest retry backoff, or
+# the throttle's hour), and a Redis visibility timeout an hour above it. Why, and
+# what happens to letters due later: countdown() in
+# campaign/services/delivery/policy.py.
 DELIVERY_COUNTDOWN_MAX_SECONDS = max(DELIVERY_RETRY_MAX_SECONDS, 3600)
-# Redis hands an unacknowledged message to another worker after this many
-# seconds, and a task waiting out its countdown holds its message unacknowledged
-# in the worker: an hour more than the longest countdown, so no message is handed
-# out twice. Orphans of a killed worker are recovered sooner by the sweeper
-# (DELIVERY_STUCK_AFTER_SECONDS).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(DELIVERY_COUNTDOWN_MAX_SECONDS + 3600)
 }

@@ -35,8 +35,8 @@ def test_a_hung_send_is_stopped_before_the_sweeper_calls_its_row_stuck():
 
 
 def test_no_countdown_outlives_the_visibility_timeout():
-    """A task waiting out a retry or throttle countdown holds its message
-    unacknowledged; past visibility_timeout Redis hands it to another worker."""
+    """The rule countdown() enforces (campaign/services/delivery/policy.py), as
+    the worker loads its configuration."""
     visibility = conf.broker_transport_options["visibility_timeout"]
     bound = settings.DELIVERY_COUNTDOWN_MAX_SECONDS
     assert bound >= settings.DELIVERY_RETRY_MAX_SECONDS

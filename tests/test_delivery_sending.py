@@ -252,10 +252,10 @@ def test_each_free_slot_wakes_one_waiting_letter(smtp, settings):
 
 
 def test_a_long_line_never_gets_a_countdown_past_the_bound(smtp, settings):
-    """A countdown waits in a worker holding its message unacknowledged, so it
-    must stay below the broker's visibility timeout however long an official's
-    line is. A letter whose slot is further off keeps its slot (next_attempt_at)
-    but gets no countdown, and the sweeper queues it once it is due."""
+    """However long an official's line, no countdown passes the bound (why:
+    countdown() in campaign/services/delivery/policy.py). A letter whose slot is
+    further off keeps its slot (next_attempt_at) but gets no countdown, and the
+    sweeper queues it once it is due."""
     settings.LETTERS_PER_OFFICIAL_PER_HOUR = cap = 60
     bound = settings.DELIVERY_COUNTDOWN_MAX_SECONDS
     official = OfficialFactory()
