@@ -1,5 +1,5 @@
 """The demo campaign: a letter modelled on the argument of Bill Browder's 2016 open
-letter to the Prime Minister (see shared/seed), written afresh in our own words.
+letter to the Prime Minister, written afresh in our own words.
 
 Officials are fictional and addressed at example.org so the demo never reaches a
 real inbox.

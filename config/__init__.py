@@ -1,4 +1,2 @@
-# Load the Celery app whenever Django starts so that @shared_task binds to it.
-from .celery import app as celery_app
-
-__all__ = ("celery_app",)
+# Empty on purpose: importing the settings must not load Celery (config/celery.py
+# says where its app is loaded instead).

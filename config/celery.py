@@ -8,6 +8,11 @@ environment like everything else:
   task_reject_on_worker_lost (a task whose worker dies is redelivered, not lost);
 - "--- Delivery ---": the beat schedule (the outbox sweeper) and the Redis
   visibility_timeout, which depend on the delivery delays defined there.
+
+Django processes load this module from campaign/apps.py, not config/__init__.py,
+so that importing the settings loads no Celery. The request id travels with each
+task through django-guid's Celery integration (DJANGO_GUID in the settings),
+whose signal receivers are connected when Django's apps are ready.
 """
 
 import os

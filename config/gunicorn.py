@@ -5,7 +5,7 @@ import os
 
 import environ
 
-from config.logging import logging_config
+from config.logs import logging_config
 
 env = environ.Env()
 

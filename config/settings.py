@@ -11,8 +11,9 @@ from urllib.parse import urlsplit
 import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from django_guid.integrations import CeleryIntegration
 
-from config.logging import logging_config
+from config.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -47,13 +48,15 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "simple_history",
     "csp",
+    "django_guid",
     "letters",
     "campaign",
 ]
 
 MIDDLEWARE = [
     # First, so that every log line of the request (redirects too) carries its id.
-    "config.logging.RequestIdMiddleware",
+    "django_guid.middleware.guid_middleware",
+    "config.logs.RequestLineMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -225,13 +228,23 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CONFIRMATION_TOKEN_MAX_AGE_DAYS = env.int("CONFIRMATION_TOKEN_MAX_AGE_DAYS", default=7)
 SIGNATURE_COUNT_CACHE_SECONDS = env.int("SIGNATURE_COUNT_CACHE_SECONDS", default=10)
 
-# JSON lines on stdout in production (config/logging.py); readable text in DEBUG.
+# JSON lines on stdout in production (config/logs.py); readable text in DEBUG.
 LOGGING = logging_config(
     level=env.str("LOG_LEVEL", default="INFO"),
     as_json=env.bool("LOG_JSON", default=not DEBUG),
 )
 # Celery would otherwise replace the handler above with its own plain-text one.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Request ids: the proxy's X-Request-ID if it is a UUID (nginx's $request_id is),
+# else a new one, echoed in the response and carried into the tasks a request
+# queues. The integration connects its Celery receivers when Django's apps are
+# ready, not here. Eager tasks (no broker) run inside the request and keep its id
+# without it; its receivers would give them a new one and clear it on the way out.
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "EXPOSE_HEADER": False,  # no cross-origin script reads it
+    "INTEGRATIONS": [] if CELERY_TASK_ALWAYS_EAGER else [CeleryIntegration()],
+}
 
 # --- Delivery (campaign/services/delivery/) -------------------------------------
 # Retries of transient SMTP failures back off exponentially (with jitter) from BASE

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from campaign.models import Letter
 from campaign.services.delivery import Outcome, letter_send
-from config.logging import RedactTokensFilter, json_formatter
+from config.logs import RedactTokensFilter, json_formatter
 from tests.factories import LetterFactory, OfficialFactory
 
 PERSONAL = ["Ada", "Lovelace", "ada@example.com", "Jane", "jane.doe@example.org"]

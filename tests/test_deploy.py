@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from html.parser import HTMLParser
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -29,7 +30,7 @@ from django.test.testcases import LiveServerThread
 
 from campaign import demo
 from campaign.models import Campaign, Letter
-from config.logging import RequestIdFilter, json_formatter
+from config.logs import json_formatter, request_id_filter
 from tests.compose import (
     APP_SERVICES,
     ROOT,
@@ -166,7 +167,7 @@ def json_log():
     """Root logging through the production handler pieces, into a buffer."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.addFilter(RequestIdFilter())
+    handler.addFilter(request_id_filter())
     handler.setFormatter(json_formatter())
     root = logging.getLogger()
     root.addHandler(handler)
@@ -197,11 +198,15 @@ def test_each_request_gets_an_id_in_its_response_and_log_lines(client, db, json_
     assert warning["request_id"] == request_id and "request" not in warning
 
 
-def test_a_proxy_request_id_is_kept_when_well_formed(client, db):
-    kept = client.get("/healthz", headers={"X-Request-ID": "edge-7f3a.1"})
-    assert kept["X-Request-ID"] == "edge-7f3a.1"
-    forged = client.get("/healthz", headers={"X-Request-ID": 'x" "level": "ERROR'})
-    assert re.fullmatch(r"[0-9a-f]{32}", forged["X-Request-ID"])
+def test_a_proxy_request_id_is_kept_when_it_is_a_uuid(client, db):
+    """django-guid's rule: a UUID (nginx's $request_id is 32 hex digits) is kept,
+    anything else replaced, a forged one as well as a merely unusual one."""
+    proxy_id = uuid.uuid4().hex
+    kept = client.get("/healthz", headers={"X-Request-ID": proxy_id})
+    assert kept["X-Request-ID"] == proxy_id
+    for other in ('x" "level": "ERROR', "edge-7f3a.1"):
+        replaced = client.get("/healthz", headers={"X-Request-ID": other})
+        assert re.fullmatch(r"[0-9a-f]{32}", replaced["X-Request-ID"])
 
 
 def test_request_lines_name_the_route_not_the_path(client, db, json_log):

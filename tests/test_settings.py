@@ -2,8 +2,11 @@
 config/settings.py (runpy), so the running test settings are untouched."""
 
 import json
+import os
 import re
 import runpy
+import subprocess
+import sys
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -210,3 +213,20 @@ def test_content_security_policy_allows_only_our_own_files(load):
 def test_postgres_connections_time_out(load):
     s = load(DATABASE_URL="postgres://u@db.example.org/q", DATABASE_CONNECT_TIMEOUT="3")
     assert s["DATABASES"]["default"]["OPTIONS"]["connect_timeout"] == 3
+
+
+def test_loading_the_settings_loads_no_celery():
+    """A fresh interpreter: the settings (and gunicorn's config, which reads the
+    logging part) import no Celery; Django processes load it when apps are ready."""
+    script = (
+        "import sys, config.settings, config.gunicorn; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('celery', 'kombu', 'billiard')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT, env={**os.environ, "DJANGO_SECRET_KEY": "x" * 50},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

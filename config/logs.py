@@ -1,43 +1,27 @@
 """Structured logs: one JSON object per line on stdout, each tagged with the id of
 the request (or the Celery task) it belongs to.
 
-The request id travels with the tasks a request queues, so a supporter's
-confirmation and the delivery of their letters share one id across the web and
-worker processes. Log ids, never personal data: names, emails and postcodes stay
-in the database and the admin (a log is copied to places a database is not).
-Confirmation tokens are blanked out of every line (RedactTokensFilter).
+django-guid gives each request its id (the proxy's X-Request-ID when it is a UUID,
+echoed in the response) and carries it into the tasks the request queues
+(DJANGO_GUID in config/settings.py), so a supporter's confirmation and the delivery
+of their letters share one id across the web and worker processes. This module
+keeps what is ours: the one line per request, and the redaction of tokens.
+
+Log ids, never personal data: names, emails and postcodes stay in the database and
+the admin (a log is copied to places a database is not). Confirmation tokens are
+blanked out of every line (RedactTokensFilter).
 """
 
 import logging
 import re
 import time
-import uuid
-from contextvars import ContextVar
 
-from celery import signals as celery_signals
 from django.conf import settings
-from django.core.signals import request_finished
-from django.dispatch import receiver
+from django_guid.log_filters import CorrelationId
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
-request_id_var: ContextVar[str] = ContextVar("request_id", default="")
-
-# What we accept from a proxy's X-Request-ID: anything else could forge log lines.
-_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-# The Celery message header that carries the id from the web to the worker.
-TASK_HEADER = "quillpost_request_id"
-
 request_logger = logging.getLogger("quillpost.request")
-
-
-class RequestIdFilter(logging.Filter):
-    """Stamp every record with the current request (or task) id."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
-        return True
-
 
 # The token in a confirmation link confirms someone's signature: whoever reads
 # the log must not be able to.
@@ -84,6 +68,11 @@ class RedactTokensFilter(logging.Filter):
         return True
 
 
+def request_id_filter() -> logging.Filter:
+    """django-guid's filter, stamping the id under the name our lines use."""
+    return CorrelationId(correlation_id_field="request_id")
+
+
 def json_formatter() -> JsonFormatter:
     # Django attaches the request object to its own records; its repr carries the
     # full path, and confirmation paths carry a token, so it stays out of the line.
@@ -101,11 +90,11 @@ def logging_config(*, level: str, as_json: bool) -> dict:
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {
-            "request_id": {"()": "config.logging.RequestIdFilter"},
-            "redact_tokens": {"()": "config.logging.RedactTokensFilter"},
+            "request_id": {"()": "config.logs.request_id_filter"},
+            "redact_tokens": {"()": "config.logs.RedactTokensFilter"},
         },
         "formatters": {
-            "json": {"()": "config.logging.json_formatter"},
+            "json": {"()": "config.logs.json_formatter"},
             "text": {
                 "format": "%(asctime)s %(levelname)s %(name)s "
                 "[%(request_id)s] %(message)s"
@@ -126,6 +115,9 @@ def logging_config(*, level: str, as_json: bool) -> dict:
         "loggers": {
             "django": {"handlers": []},
             "django.server": {"handlers": ["console"], "propagate": False},
+            # django-guid narrates every request and task at INFO ("header found",
+            # "setting GUID"); its warnings (a replaced X-Request-ID) are kept.
+            "django_guid": {"level": "WARNING"},
         },
     }
 
@@ -136,9 +128,8 @@ def _quiet(request) -> bool:
     return request.path == "/healthz" or request.path.startswith(static_prefix)
 
 
-class RequestIdMiddleware:
-    """Give each request an id (the proxy's X-Request-ID if well-formed), echo it
-    in the response, and log one line per request.
+class RequestLineMiddleware:
+    """Log one line per request, after django-guid's middleware has given it an id.
 
     The line names the URL pattern, not the path: confirmation paths carry a
     token that must not sit in a log."""
@@ -147,16 +138,8 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        incoming = request.headers.get("X-Request-ID", "")
-        request_id = (
-            incoming if _VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
-        )
-        # Cleared on request_finished, not here: Django logs its 4xx/5xx line for
-        # the response after the middleware has returned.
-        request_id_var.set(request_id)
         started = time.monotonic()
         response = self.get_response(request)
-        response["X-Request-ID"] = request_id
         match = getattr(request, "resolver_match", None)
         request_logger.log(
             logging.DEBUG if _quiet(request) else logging.INFO,
@@ -169,38 +152,3 @@ class RequestIdMiddleware:
             },
         )
         return response
-
-
-@receiver(request_finished)
-def _clear_request_id(**kwargs) -> None:
-    request_id_var.set("")
-
-
-# --- Celery: carry the id into the worker ------------------------------------------
-# Connected when this module is imported, which Django's logging setup does in every
-# process (web, worker, beat) before any task is published or run.
-_task_tokens: dict[str, object] = {}
-
-
-@celery_signals.before_task_publish.connect
-def _attach_request_id(headers=None, **kwargs) -> None:
-    request_id = request_id_var.get()
-    if request_id and headers is not None:
-        headers.setdefault(TASK_HEADER, request_id)
-
-
-@celery_signals.task_prerun.connect
-def _bind_task_request_id(task_id=None, task=None, **kwargs) -> None:
-    # Eager tasks run inside the request and keep its id; a worker takes the one
-    # the message carries, or falls back to the task id.
-    request_id = (
-        getattr(task.request, TASK_HEADER, None) or request_id_var.get() or task_id
-    )
-    _task_tokens[task_id] = request_id_var.set(request_id)
-
-
-@celery_signals.task_postrun.connect
-def _unbind_task_request_id(task_id=None, **kwargs) -> None:
-    token = _task_tokens.pop(task_id, None)
-    if token is not None:
-        request_id_var.reset(token)
