@@ -6,7 +6,10 @@ from django.urls import reverse
 from django.utils.html import format_html_join
 from django.utils.text import Truncator
 
+from letters.models import LetterTemplate
+
 from . import exports
+from .letter_template_admin import CampaignLetterTemplateAdmin
 from .models import (
     Campaign,
     ConfirmationEmail,
@@ -219,3 +222,9 @@ class ConfirmationEmailAdmin(OutboxAdmin):
     list_filter = ["status", "signature__campaign"]
     search_fields = ["signature__full_name", "signature__email"]
     list_select_related = ["signature"]
+
+
+# Letter templates with their previews and test letters, which need campaigns:
+# in place of letters' own admin (see letter_template_admin.py).
+admin.site.unregister(LetterTemplate)
+admin.site.register(LetterTemplate, CampaignLetterTemplateAdmin)

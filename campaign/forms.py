@@ -6,15 +6,17 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from letters.fields import FIELDS
 from letters.rendering import (
-    PLACEHOLDERS,
+    SIGNATURE_FIELD,
+    UNSIGNED_MESSAGE,
     TemplateError,
     fields_used,
-    normalise_newlines,
+    is_signed,
     validate_template,
 )
+from letters.text import normalise_newlines
 
-from .drafting import SignerDetails
 from .models import Campaign, Signature
 from .validators import validate_postcode, validate_single_line, validate_text_block
 
@@ -113,7 +115,14 @@ class SignForm(forms.Form):
         label="Keep me updated about this campaign (optional)", required=False
     )
 
-    SIGNER_FIELDS = ("full_name", "town", "postcode", "personal_paragraph")
+    # The form fields the letter's merge fields read (letters/fields.py): once
+    # any of them is typed in, the preview shows the supporter instead of
+    # placeholders.
+    SIGNER_FIELDS = tuple(
+        field.source_attribute
+        for field in FIELDS.values()
+        if field.source_object == "signature"
+    )
 
     def __init__(self, *args, campaign: Campaign, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -156,11 +165,8 @@ class SignForm(forms.Form):
                     "started with, such as {{ signer.name }}."
                 ]
             ) from None
-        if "signer.name" not in fields_used(body):
-            raise ValidationError(
-                "Keep {{ signer.name }} in your letter: it is where your name goes, "
-                "so the officials know who wrote to them."
-            )
+        if not is_signed(body):
+            raise ValidationError(UNSIGNED_MESSAGE)
         return body
 
     def clean(self) -> dict:
@@ -197,20 +203,20 @@ class SignForm(forms.Form):
             else:
                 del self._errors[name]
 
-    def preview_signer(self) -> SignerDetails | None:
-        """The supporter as far as they have (validly) typed; None before they
-        type anything, which shows every placeholder."""
+    def preview_signer(self) -> Signature | None:
+        """The supporter as far as they have (validly) typed, as an unsaved
+        Signature; None before they type anything, which shows every placeholder."""
         if not self.is_bound or not any(
             str(self.data.get(name, "")).strip() for name in self.SIGNER_FIELDS
         ):
             return None
-        data = self.cleaned_data
-        return SignerDetails(
-            name=data.get("full_name") or PLACEHOLDERS["signer.name"],
-            town=data.get("town", ""),
-            postcode=data.get("postcode", ""),
-            personal_paragraph=data.get("personal_paragraph", ""),
+        values = {name: self.cleaned_data.get(name, "") for name in self.SIGNER_FIELDS}
+        # Until the name is typed, the placeholder shows where the letter is signed.
+        signed_by = FIELDS[SIGNATURE_FIELD]
+        values[signed_by.source_attribute] = (
+            values[signed_by.source_attribute] or signed_by.placeholder
         )
+        return Signature(**values)
 
     def preview_body_template(self) -> str | None:
         """The letter body to preview: theirs when valid, else the campaign's."""

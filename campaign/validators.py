@@ -1,41 +1,24 @@
-"""Input rules shared by models and forms.
-
-Control characters are refused because names and salutations end up in email
-headers and in CSV cells; a CR/LF there is a header injection waiting to happen.
+"""Input rules shared by models and forms. What counts as a line break or a
+control character, and why they are refused, is letters/text.py.
 """
 
 import re
-import unicodedata
 
 from django.core.exceptions import ValidationError
 
-_LINE_BREAKS = {"\r", "\n", "\u2028", "\u2029", "\x85", "\x0b", "\x0c"}
-
-
-def _control_chars(value: str, *, allow: str = "") -> set[str]:
-    return {
-        ch
-        for ch in value
-        if ch not in allow and (ch in _LINE_BREAKS or unicodedata.category(ch) == "Cc")
-    }
+from letters import text
 
 
 def validate_single_line(value: str) -> None:
-    """No line breaks or other control characters (tabs included)."""
-    if _control_chars(value):
-        raise ValidationError(
-            "This must be a single line without line breaks or control characters.",
-            code="control_characters",
-        )
+    """text.is_single_line as a Django validator: for names, titles, salutations."""
+    if not text.is_single_line(value):
+        raise ValidationError(text.SINGLE_LINE_MESSAGE, code="control_characters")
 
 
 def validate_text_block(value: str) -> None:
-    """Multi-line text: line breaks and tabs are fine, other control characters not."""
-    if _control_chars(value, allow="\r\n\t"):
-        raise ValidationError(
-            "This contains control characters; please remove them.",
-            code="control_characters",
-        )
+    """text.is_text_block as a Django validator: for paragraphs and letters."""
+    if not text.is_text_block(value):
+        raise ValidationError(text.TEXT_BLOCK_MESSAGE, code="control_characters")
 
 
 _GMAIL_DOMAINS = {"gmail.com", "googlemail.com"}

@@ -4,13 +4,13 @@ LetterTemplate.clean() (letters/rendering.py), so admin, shell and fixtures agre
 from django import forms
 
 from .models import LetterTemplate
-from .rendering import normalise_newlines
+from .text import normalise_newlines
 
 
 class LetterTextField(forms.CharField):
-    """Browsers submit textarea line breaks as CRLF; count (and store) each as one
-    character, as the letter and the textarea's own maxlength do, so a body that
-    fits in the editor is not rejected as too long."""
+    """Line breaks counted and stored as one character each (see normalise_newlines),
+    as the textarea's own maxlength counts them, so a body that fits in the editor
+    is not rejected as too long."""
 
     def to_python(self, value):
         return normalise_newlines(super().to_python(value))

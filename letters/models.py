@@ -7,8 +7,7 @@ from . import rendering
 
 class LetterTemplate(models.Model):
     """The text a campaign's letters are rendered from, in the merge-field language
-    of letters/rendering.py (never Django's template engine: organisers are not
-    trusted with access to settings)."""
+    of letters/rendering.py (whose docstring says why not Django's templates)."""
 
     name = models.CharField(
         max_length=120, unique=True, help_text="Internal name, shown only in admin."
@@ -47,13 +46,8 @@ class LetterTemplate(models.Model):
                 check(getattr(self, field) or "")
             except rendering.TemplateError as exc:
                 errors[field] = [str(exc)]
-        # Checked on save only: a row stored before this rule still renders, so
-        # campaigns using it keep working until someone edits it.
-        if "signer.name" not in rendering.fields_used(self.body_template or ""):
-            errors.setdefault("body_template", []).append(
-                "Put {{ signer.name }} in the body, where the supporter signs: "
-                "without it officials cannot tell who wrote to them, and supporters "
-                "who edit the letter could not sign it."
-            )
+        # Why, and why on save only: see rendering.SIGNATURE_FIELD.
+        if not rendering.is_signed(self.body_template or ""):
+            errors.setdefault("body_template", []).append(rendering.UNSIGNED_MESSAGE)
         if errors:
             raise ValidationError(errors)

@@ -6,8 +6,9 @@ and both engines can be steered into reading what an author should never see:
 ``{% include %}`` reach into the codebase, and ``"{x.__init__.__globals__}"``
 walks from any object to module globals such as ``SECRET_KEY``. Sandboxing a
 general-purpose engine is a losing game, so this is the smallest language that
-does the job: a fixed whitelist of ``{{ field }}`` placeholders, substituted in a
-single pass so that supporter-supplied values are never themselves expanded.
+does the job: a fixed whitelist of ``{{ field }}`` placeholders (the table in
+fields.py), substituted in a single pass so that supporter-supplied values are
+never themselves expanded.
 Every other brace is an error, so anything resembling template syntax fails
 loudly when the template is saved instead of half-working in a sent letter.
 
@@ -22,31 +23,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-FIELDS: dict[str, str] = {
-    "official.salutation": "Greeting to the official, e.g. Dear Prime Minister",
-    "official.name": "The official's full name",
-    "official.position": "The official's position or title (may be blank)",
-    "official.organisation": "The official's organisation or department (may be blank)",
-    "signer.name": "The supporter's name",
-    "signer.town": "The supporter's town (optional)",
-    "signer.postcode": "The supporter's postcode (optional)",
-    "signer.personal_paragraph": "The supporter's own paragraph (optional)",
-    "campaign.title": "The campaign's title",
-    "today": "The date the letter is sent",
-}
-
-PLACEHOLDERS: dict[str, str] = {
-    "official.salutation": "[greeting to the official]",
-    "official.name": "[official's name]",
-    "official.position": "[official's position]",
-    "official.organisation": "[official's organisation]",
-    "signer.name": "[your name]",
-    "signer.town": "[your town]",
-    "signer.postcode": "[your postcode]",
-    "signer.personal_paragraph": "[your personal paragraph, if you add one]",
-    "campaign.title": "[campaign title]",
-    "today": "[today's date]",
-}
+from .fields import FIELDS
+from .text import as_single_line, has_line_break, normalise_newlines
 
 MAX_SUBJECT_LENGTH = 200
 MAX_BODY_LENGTH = 20_000
@@ -57,9 +35,6 @@ _MAX_PROBLEMS = 10
 # group such as "{% tag %}" or "{x}", or a stray run), so none can slip past.
 _TOKEN = re.compile(r"\{\{[^{}\n]*\}\}|\{[^{}\n]*\}|\{+|\}+")
 _PLACEHOLDER = re.compile(r"\{\{([^{}\n]*)\}\}")
-# Everything str.splitlines() treats as a line boundary.
-_LINE_BREAK = re.compile("[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _SEPARATORS = ",;:/|-\u2013\u2014"
 
 
@@ -80,17 +55,27 @@ def _field(name: str) -> str:
     return "{{ " + name + " }}"
 
 
-def normalise_newlines(text: str) -> str:
-    """CRLF and CR to LF: browsers send textarea line breaks as CRLF, and a line
-    break must count (and be stored) as one character, as the letter has it."""
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
 def fields_used(text: str) -> set[str]:
     """The merge fields a valid template uses, found exactly as render_letter
     finds them (so "{{" and "}}" on different lines are no field, but an error)."""
     found = _PLACEHOLDER.findall(normalise_newlines(text))
     return {name.strip() for name in found} & FIELDS.keys()
+
+
+# A letter body must use this field, where the supporter signs: without it officials
+# cannot tell who wrote to them, and supporters who edit the letter could not sign
+# it. Checked wherever a body is accepted (the admin's LetterTemplate.clean(), the
+# sign form, campaign_sign), never when rendering: a template stored before this
+# rule still renders, so campaigns using it keep working until someone edits it.
+SIGNATURE_FIELD = "signer.name"
+UNSIGNED_MESSAGE = (
+    "Put {{ signer.name }} where the letter is signed: it becomes the signer's "
+    "name, so officials know who wrote to them."
+)
+
+
+def is_signed(body: str) -> bool:
+    return SIGNATURE_FIELD in fields_used(body)
 
 
 def _shorten(token: str) -> str:
@@ -162,7 +147,7 @@ def _subject_problems(text: str) -> list[str]:
     if not text.strip():
         return ["The subject is empty"]
     problems = template_problems(text, max_length=MAX_SUBJECT_LENGTH)
-    if _LINE_BREAK.search(text):
+    if has_line_break(text):
         problems.insert(0, "The subject must be a single line (it has a line break)")
     return problems
 
@@ -235,7 +220,7 @@ def render_letter(
         values[name] = "" if value is None else normalise_newlines(str(value))
 
     subject = _render_line(normalise_newlines(subject_template), values) or ""
-    subject = " ".join(_CONTROL.sub(" ", subject).split())
+    subject = as_single_line(subject)
 
     lines = (
         _render_line(line, values)

@@ -13,12 +13,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from campaign.drafting import SAMPLE_SIGNER
 from campaign.models import Letter
+from campaign.services.letter_previews import (
+    SAMPLE_SIGNER,
+    letter_template_previews,
+    letter_template_send_test,
+)
 from campaign.services.signing import campaign_sign, signature_confirm
+from letters.fields import FIELDS
 from letters.models import LetterTemplate
-from letters.rendering import FIELDS
-from letters.services import letter_template_previews, letter_template_send_test
 from tests.factories import (
     CampaignFactory,
     LetterTemplateFactory,
@@ -111,9 +114,9 @@ def test_change_form_lists_every_merge_field_beside_the_editor(staff_client, tem
     assert response.status_code == 200
     page = response.content.decode()
     aside = page[page.index('<aside class="letter-fields') : page.index("</aside>")]
-    for name, description in FIELDS.items():
+    for name, field in FIELDS.items():
         assert "{{ " + name + " }}" in html.unescape(aside)
-        assert html.escape(description) in aside
+        assert html.escape(field.description) in aside
     # Browsers send the text as typed (see LetterTemplateForm.is_multipart).
     assert 'enctype="multipart/form-data"' in page
 
@@ -152,7 +155,7 @@ def test_hostile_template_is_a_form_error_and_stores_nothing(
 
 
 UNSIGNED = "{{ official.salutation }},\n\nPlease act.\n\nYours sincerely"
-UNSIGNED_MESSAGE = "Put {{ signer.name }} in the body, where the supporter signs"
+UNSIGNED_MESSAGE = "Put {{ signer.name }} where the letter is signed"
 
 
 @pytest.mark.parametrize("mode", ["add", "change"])
@@ -278,7 +281,7 @@ def test_preview_shows_one_letter_per_official(staff_client, template, campaign)
         assert "Dear Home Secretary," in letters[1]
         for letter in letters:
             assert "Subject: About Justice for Litvinenko" in letter
-            assert SAMPLE_SIGNER.name in letter
+            assert SAMPLE_SIGNER.full_name in letter
 
 
 def test_preview_escapes_official_and_template_text(staff_client, template):
@@ -419,7 +422,7 @@ def test_send_me_a_test_letter_delivers_over_smtp(
     assert message["Subject"] == "[TEST] About Justice for Litvinenko"
     body = message.get_content().replace("\r\n", "\n")
     assert body.startswith("Dear Prime Minister,\n\nPlease act.")
-    assert SAMPLE_SIGNER.name in body
+    assert SAMPLE_SIGNER.full_name in body
     assert "Nothing was sent to any official." in body
     assert settings.SECRET_KEY not in message.as_string()
     assert (

@@ -273,7 +273,7 @@ def test_edited_letter_must_keep_the_signers_name_and_paragraph(client, page_url
     response = client.post(
         page_url, form_data(letter_body="{{ official.salutation }}, please act.")
     )
-    assert "Keep {{ signer.name }} in your letter" in text(response)
+    assert "Put {{ signer.name }} where the letter is signed" in text(response)
 
     response = client.post(
         page_url,

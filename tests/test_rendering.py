@@ -6,20 +6,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from letters.fields import FIELDS, PLACEHOLDERS
 from letters.rendering import (
-    FIELDS,
     MAX_BODY_LENGTH,
     MAX_SUBJECT_LENGTH,
-    PLACEHOLDERS,
     RenderedLetter,
     TemplateError,
     fields_used,
-    normalise_newlines,
     render_letter,
     template_problems,
     validate_subject,
     validate_template,
 )
+from letters.text import normalise_newlines
 
 SIGNER = {
     "official.salutation": "Dear Prime Minister",
@@ -77,7 +76,7 @@ def without(*names):
 def test_field_tables_are_consistent():
     assert list(FIELDS) == list(SIGNER)
     assert set(PLACEHOLDERS) == set(FIELDS)
-    assert all(FIELDS.values()) and all(PLACEHOLDERS.values())
+    assert all(f.description for f in FIELDS.values()) and all(PLACEHOLDERS.values())
     assert (MAX_SUBJECT_LENGTH, MAX_BODY_LENGTH) == (200, 20_000)
 
 

@@ -2,5 +2,7 @@
 these; they take keyword-only arguments and own their transactions.
 
 - signing.py: a supporter signs and confirms.
+- letter_previews.py: an organiser previews a letter template, or emails it to
+  themselves as a test letter.
 - delivery/: the outbox: queueing, sending and recording emails.
 """

@@ -16,12 +16,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaign import selectors
-from campaign.drafting import SignerDetails, draft_letter
+from campaign.drafting import draft_letter
 from campaign.models import Campaign, ConfirmationEmail, Letter, Signature
 from campaign.selectors import ConfirmationState, SigningState
 from campaign.services import delivery
 from campaign.validators import normalise_email
-from letters.rendering import fields_used, validate_template
+from letters.rendering import UNSIGNED_MESSAGE, is_signed, validate_template
 
 logger = logging.getLogger(__name__)
 
@@ -81,10 +81,8 @@ def campaign_sign(
         raise ValidationError({"letter_body": "This campaign's letter is fixed."})
     if letter_body:
         validate_template(letter_body)
-        if "signer.name" not in fields_used(letter_body):
-            raise ValidationError(
-                {"letter_body": "Keep {{ signer.name }}: it is where the name goes."}
-            )
+        if not is_signed(letter_body):
+            raise ValidationError({"letter_body": UNSIGNED_MESSAGE})
 
     signature = Signature(
         campaign=campaign,
@@ -243,7 +241,6 @@ def letters_create_for(*, signature: Signature) -> list[Letter]:
     """One Letter per active target official that does not have one yet, with the
     text rendered now: what is stored is exactly what is sent."""
     campaign = signature.campaign
-    signer = SignerDetails.from_signature(signature)
     officials = (
         campaign.targets.filter(is_active=True)
         .exclude(letters__signature=signature)
@@ -254,7 +251,7 @@ def letters_create_for(*, signature: Signature) -> list[Letter]:
         rendered = draft_letter(
             campaign=campaign,
             official=official,
-            signer=signer,
+            signer=signature,
             body_template=signature.letter_body or None,
         )
         letters.append(

@@ -1,7 +1,7 @@
 """What organisers do with a letter template besides saving it: preview it and send
 themselves a test letter.
 
-Both render through campaign.drafting (the same bridge as the letters supporters
+Both render through campaign/drafting.py (the same bridge as the letters supporters
 send) with SAMPLE_SIGNER, so a preview is exactly what an official would receive.
 """
 
@@ -14,11 +14,20 @@ from django.core.validators import validate_email
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from campaign.drafting import SAMPLE_SIGNER, letter_context
-from campaign.models import Official
+from campaign.drafting import letter_context
+from campaign.models import Campaign, Official, Signature
+from letters.fields import PLACEHOLDERS
+from letters.models import LetterTemplate
+from letters.rendering import RenderedLetter, render_letter
 
-from .models import LetterTemplate
-from .rendering import PLACEHOLDERS, RenderedLetter, render_letter
+# The supporter every preview and test letter is signed by. Never saved.
+SAMPLE_SIGNER = Signature(
+    full_name="Ada Lovelace",
+    town="Marylebone",
+    postcode="NW1 6XE",
+    personal_paragraph="My own family came to this country to be safe; please make "
+    "sure it stays that way.",
+)
 
 # Shown when no campaign uses the template yet: a preview still needs someone to
 # address. Never saved; its address is at example.org like every demo official.
@@ -39,9 +48,9 @@ class LetterPreview:
     is_sample_official: bool = False
 
 
-def _recipients(template: LetterTemplate) -> list[tuple[str, Official]]:
-    """(campaign title, official) for every active target of every campaign using
-    the template (inactive officials get no new letters), in two queries."""
+def _recipients(template: LetterTemplate) -> list[tuple[Campaign, Official]]:
+    """(campaign, official) for every active target of every campaign using the
+    template (inactive officials get no new letters), in two queries."""
     if template.pk is None:
         return []
     campaigns = template.campaigns.prefetch_related(
@@ -50,7 +59,7 @@ def _recipients(template: LetterTemplate) -> list[tuple[str, Official]]:
             queryset=Official.objects.filter(is_active=True).order_by("name", "pk"),
         )
     )
-    return [(c.title, o) for c in campaigns for o in c.targets.all()]
+    return [(c, o) for c in campaigns for o in c.targets.all()]
 
 
 def letter_template_previews(
@@ -70,17 +79,18 @@ def letter_template_previews(
     recipients = _recipients(template)
     is_sample = not recipients
     if is_sample:
-        recipients = [(PLACEHOLDERS["campaign.title"], SAMPLE_OFFICIAL)]
+        sample_campaign = Campaign(title=PLACEHOLDERS["campaign.title"])
+        recipients = [(sample_campaign, SAMPLE_OFFICIAL)]
     today = today or timezone.localdate()
     return [
         LetterPreview(
-            campaign_title=title,
+            campaign_title=campaign.title,
             official=official,
             letter=render_letter(
                 subject_template=subject,
                 body_template=body,
                 context=letter_context(
-                    campaign_title=title,
+                    campaign=campaign,
                     official=official,
                     signer=SAMPLE_SIGNER,
                     today=today,
@@ -88,7 +98,7 @@ def letter_template_previews(
             ),
             is_sample_official=is_sample,
         )
-        for title, official in recipients
+        for campaign, official in recipients
     ]
 
 
