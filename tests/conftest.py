@@ -15,7 +15,7 @@ from django.db import connection
 # refuse to run here ("async context"), though nothing actually runs concurrently.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-pytest_plugins = ["tests.services"]
+pytest_plugins = ["tests.support.worker"]
 
 
 def pytest_sessionstart(session):

@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 from campaign.demo import DEMO_SLUG
 from campaign.models import Campaign, Signature
 from tests.factories import SignatureFactory
-from tests.services import axe_violations
+from tests.support.worker import axe_violations
 
 LINK_RE = re.compile(r"http://[^\s/]+/confirm/[\w-]+/")
 

@@ -8,7 +8,7 @@ import runpy
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from tests.compose import ROOT, env_reads
+from tests.support.compose import ROOT, env_reads
 
 SETTINGS_FILE = ROOT / "config" / "settings.py"
 

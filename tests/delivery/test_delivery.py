@@ -34,7 +34,7 @@ from tests.factories import (
     OfficialFactory,
     SignatureFactory,
 )
-from tests.services import (
+from tests.support.worker import (
     ROOT,
     WORKER_CONCURRENCY,
     _database_url,

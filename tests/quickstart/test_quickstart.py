@@ -13,8 +13,8 @@ import urllib.request
 
 import pytest
 
-from tests.compose import ROOT, env_reads
-from tests.services import free_port
+from tests.support.compose import ROOT, env_reads
+from tests.support.worker import free_port
 
 MANAGE = [sys.executable, str(ROOT / "manage.py")]
 

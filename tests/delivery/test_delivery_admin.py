@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from campaign.models import Campaign, Letter, OutboxStatus
 from tests.factories import CampaignFactory, LetterFactory, SignatureFactory
-from tests.services import wait_for_idle_broker
+from tests.support.worker import wait_for_idle_broker
 
 LETTERS_URL = reverse("admin:campaign_letter_changelist")
 

@@ -30,7 +30,7 @@ from django.test.testcases import LiveServerThread
 from campaign import demo
 from campaign.models import Campaign, Letter
 from config.logging import RequestIdFilter, json_formatter
-from tests.compose import (
+from tests.support.compose import (
     APP_SERVICES,
     ROOT,
     dockerfile_instructions,
@@ -40,7 +40,7 @@ from tests.compose import (
     service_command,
     service_environment,
 )
-from tests.services import _database_url, free_port
+from tests.support.worker import _database_url, free_port
 
 SETTINGS_FILE = ROOT / "config" / "settings.py"
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 import yaml
 
-from tests.compose import (
+from tests.support.compose import (
     APP_SERVICES,
     COMPOSE_FILE,
     ROOT,
