@@ -27,7 +27,7 @@ from tests.factories import (
     OfficialFactory,
     bulk_signatures,
 )
-from tests.support.worker import free_port
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,75 +1,19 @@
-"""Tests for letters.rendering: pure Python, no database, no Django."""
-
-import re
+"""letters.rendering: the merge fields, rendering, and reading a template's fields.
+Pure Python, no database, no Django (as are test_template_validation.py and
+test_rendering_properties.py)."""
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from letters.rendering import (
     FIELDS,
-    MAX_BODY_LENGTH,
-    MAX_SUBJECT_LENGTH,
     PLACEHOLDERS,
     RenderedLetter,
-    TemplateError,
     fields_used,
     normalise_newlines,
     render_letter,
     template_problems,
-    validate_subject,
-    validate_template,
 )
-
-SIGNER = {
-    "official.salutation": "Dear Prime Minister",
-    "official.name": "Jo Bloggs MP",
-    "official.position": "Prime Minister",
-    "official.organisation": "Cabinet Office",
-    "signer.name": "Ada Lovelace",
-    "signer.town": "Leeds",
-    "signer.postcode": "LS1 1AA",
-    "signer.personal_paragraph": "Our library closed last year.",
-    "campaign.title": "Save Our Libraries",
-    "today": "25 November 2025",
-}
-
-LETTER = """\
-{{ today }}
-
-{{ official.name }}
-{{ official.position }}
-{{ official.organisation }}
-
-{{ official.salutation }},
-
-I am writing about {{ campaign.title }}.
-
-{{ signer.personal_paragraph }}
-
-Yours sincerely,
-{{ signer.name }}, {{ signer.town }}
-{{ signer.postcode }}
-"""
-
-ALLOWED = "Allowed fields: {{ official.salutation }}, {{ official.name }}"
-
-
-def field(name):
-    return "{{ " + name + " }}"
-
-
-def render(body, context=None, subject="Re: {{ signer.name }}"):
-    return render_letter(
-        subject_template=subject,
-        body_template=body,
-        context=SIGNER if context is None else context,
-    )
-
-
-def without(*names):
-    return {k: v for k, v in SIGNER.items() if k not in names}
-
+from tests.letters.sample_letter import LETTER, SIGNER, field, render, without
 
 # --- public constants -------------------------------------------------------------
 
@@ -78,7 +22,6 @@ def test_field_tables_are_consistent():
     assert list(FIELDS) == list(SIGNER)
     assert set(PLACEHOLDERS) == set(FIELDS)
     assert all(FIELDS.values()) and all(PLACEHOLDERS.values())
-    assert (MAX_SUBJECT_LENGTH, MAX_BODY_LENGTH) == (200, 20_000)
 
 
 @pytest.mark.parametrize(
@@ -320,204 +263,3 @@ def test_fields_used_ignores_what_the_renderer_would_refuse(text):
 def test_normalise_newlines():
     assert normalise_newlines("a\r\nb\rc\nd\r\n\r\n") == "a\nb\nc\nd\n\n"
     assert normalise_newlines("no breaks") == "no breaks"
-
-
-# --- validation -------------------------------------------------------------------
-
-
-HOSTILE = [
-    ("{{ settings.SECRET_KEY }}", 'Unknown field "{{ settings.SECRET_KEY }}"'),
-    ("{{settings.SECRET_KEY}}", 'Unknown field "{{settings.SECRET_KEY}}"'),
-    ("{% load static %}", 'Template tags like "{% load static %}" are not allowed'),
-    ('{% include "x.html" %}', 'Template tags like "{% include "x.html" %}"'),
-    ("{% debug %}", 'Template tags like "{% debug %}" are not allowed'),
-    ("{# note #}", 'Template comments like "{# note #}" are not allowed'),
-    ("{x.__init__.__globals__}", '"__" attribute walks are not allowed'),
-    ("{{ a.__class__ }}", '"__" attribute walks are not allowed'),
-    ("{{ signer.name.upper }}", 'Attribute access is not allowed: "{{ signer.name.up'),
-    ("{{ signer.name|upper }}", 'Filters like "|upper" are not allowed'),
-    ("{{ signer.name", 'Unmatched "{{" at line 1'),
-    ("signer.name }}", 'Unmatched "}}" at line 1'),
-    ("{{", 'Unmatched "{{" at line 1'),
-    ("}}", 'Unmatched "}}" at line 1'),
-    ("{{ signer.name }", 'Unmatched "}" at line 1'),
-    ("{{ {{ signer.name }} }}", 'Unmatched "{{" at line 1'),
-    ("{{\nsigner.name }}", 'Unmatched "}}" at line 2'),
-    ("{{ }}", 'Empty placeholder "{{ }}"'),
-    ("{name}", 'Single braces like "{name}" are not allowed'),
-    ("{0}", 'Single braces like "{0}" are not allowed'),
-    ("{{ signer.nme }}", 'did you mean "{{ signer.name }}"?'),
-    ("Dear all,\n\nHello { there", 'Unmatched "{" at line 3'),
-]
-
-
-@pytest.mark.parametrize(("template", "message"), HOSTILE)
-def test_hostile_templates_are_rejected_with_a_precise_message(template, message):
-    problems = template_problems(template, max_length=MAX_BODY_LENGTH)
-    assert any(message in problem for problem in problems), problems
-    head = message.split(" at line")[0]
-    with pytest.raises(TemplateError) as caught:
-        validate_template(f"Dear Minister,\n{template}")
-    assert isinstance(caught.value, ValueError)
-    assert any(head in problem for problem in caught.value.problems)
-    assert ALLOWED in str(caught.value)
-    with pytest.raises(TemplateError) as caught:
-        render(template)
-    assert any(p.startswith("Body: ") and head in p for p in caught.value.problems)
-
-
-@pytest.mark.parametrize(("template", "message"), HOSTILE)
-def test_hostile_subjects_are_rejected_too(template, message):
-    if "\n" in template:
-        message = "The subject must be a single line"
-    with pytest.raises(TemplateError) as caught:
-        render_letter(subject_template=template, body_template="ok", context=SIGNER)
-    assert any(
-        p.startswith("Subject: ") and message in p for p in caught.value.problems
-    )
-
-
-def test_subject_and_body_problems_are_reported_together():
-    with pytest.raises(TemplateError) as caught:
-        render_letter(
-            subject_template="{% debug %}", body_template="{{ x }}", context=SIGNER
-        )
-    assert caught.value.problems == [
-        'Subject: Template tags like "{% debug %}" are not allowed at line 1',
-        'Body: Unknown field "{{ x }}" at line 1',
-    ]
-    assert str(caught.value).startswith("\n".join(caught.value.problems) + "\n")
-
-
-def test_valid_templates_have_no_problems():
-    assert template_problems(LETTER, max_length=MAX_BODY_LENGTH) == []
-    assert validate_template(LETTER) is None
-    assert validate_subject("{{ campaign.title }}: {{ signer.name }}") is None
-
-
-@pytest.mark.parametrize(
-    ("size", "ok"), [(MAX_BODY_LENGTH, True), (MAX_BODY_LENGTH + 1, False)]
-)
-def test_body_length_limit(size, ok):
-    assert (template_problems("x" * size, max_length=MAX_BODY_LENGTH) == []) is ok
-
-
-def test_huge_body_is_rejected_by_length():
-    with pytest.raises(TemplateError, match=r"Too long: 200,000 characters"):
-        render("x" * 200_000)
-    with pytest.raises(TemplateError, match=r"maximum is 20,000"):
-        validate_template("{" * 200_000)
-
-
-@pytest.mark.parametrize(
-    ("subject", "message"),
-    [
-        ("", "The subject is empty"),
-        ("   \t", "The subject is empty"),
-        ("\r\n", "The subject is empty"),
-        ("Hello\nworld", "The subject must be a single line"),
-        ("Hello\rworld", "The subject must be a single line"),
-        ("Hello\u2028world", "The subject must be a single line"),
-        ("x" * (MAX_SUBJECT_LENGTH + 1), "Too long: 201 characters"),
-        ("{{ signer.name|upper }}", 'Filters like "|upper"'),
-    ],
-)
-def test_bad_subjects_are_rejected(subject, message):
-    with pytest.raises(TemplateError, match=re.escape(message)):
-        validate_subject(subject)
-    with pytest.raises(TemplateError, match=re.escape("Subject: " + message)):
-        render("ok", subject=subject)
-
-
-def test_subject_at_the_length_limit_is_accepted():
-    assert validate_subject("x" * MAX_SUBJECT_LENGTH) is None
-
-
-def test_a_wall_of_braces_gives_a_short_error():
-    problems = template_problems("{a" * 500, max_length=MAX_BODY_LENGTH)
-    assert len(problems) == 11
-    assert problems[-1] == "...and 490 more problems"
-
-
-# --- properties -------------------------------------------------------------------
-
-TEMPLATE_PIECES = st.one_of(
-    st.text(),
-    st.sampled_from([field(name) for name in FIELDS]),
-    st.sampled_from(["{", "}", "{{", "}}", "{%", "%}", "__", "|", ".", ", ", "(", ")"]),
-    st.sampled_from(["\n", "\r\n", "\r", "\u2028", "\x00", " "]),
-)
-TEMPLATES = st.one_of(st.text(), st.lists(TEMPLATE_PIECES).map("".join))
-CONTEXTS = st.dictionaries(st.sampled_from(list(FIELDS)), st.none() | st.text())
-ALLOWED_FIELD = re.compile(
-    r"\{\{[^\S\n]*(?:" + "|".join(map(re.escape, FIELDS)) + r")[^\S\n]*\}\}"
-)
-
-
-@settings(deadline=None)
-@given(subject=TEMPLATES, body=TEMPLATES, context=CONTEXTS)
-def test_any_input_either_raises_template_error_or_renders_safely(
-    subject, body, context
-):
-    try:
-        letter = render_letter(
-            subject_template=subject, body_template=body, context=context
-        )
-    except TemplateError as err:
-        assert err.problems
-        return
-    assert isinstance(letter, RenderedLetter)
-    assert "\r" not in letter.subject and "\n" not in letter.subject
-    assert len(letter.subject.splitlines()) <= 1
-    assert "\r" not in letter.body
-
-
-@settings(deadline=None)
-@given(text=TEMPLATES)
-def test_every_brace_outside_an_allowed_field_is_a_problem(text):
-    problems = template_problems(text, max_length=MAX_BODY_LENGTH)
-    assert isinstance(problems, list)
-    if not problems:
-        leftover = ALLOWED_FIELD.sub("", text)
-        assert "{" not in leftover and "}" not in leftover
-
-
-def as_rendered(value):
-    """The value as the letter shows it: line endings normalised, trailing
-    whitespace dropped and blank-line runs capped, like the rest of the body."""
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    value = "\n".join(line.rstrip() for line in value.split("\n"))
-    return re.sub(r"\n{3,}", "\n\n", value).strip("\n")
-
-
-OWN_LINES = "\n\n".join(field(name) for name in FIELDS)
-
-
-@settings(deadline=None)
-@given(context=st.fixed_dictionaries({name: st.text() for name in FIELDS}))
-def test_arbitrary_values_in_a_valid_template_always_appear(context):
-    letter = render_letter(
-        subject_template="{{ signer.name }}", body_template=OWN_LINES, context=context
-    )
-    for value in context.values():
-        if expected := as_rendered(value):
-            assert expected in letter.body
-    assert "\n\n\n" not in letter.body
-
-
-BRACE_FREE = st.text().map(lambda s: s.replace("{", "").replace("}", ""))
-VALID_BODIES = st.lists(
-    st.one_of(BRACE_FREE, st.sampled_from([field(name) for name in FIELDS]))
-).map("".join)
-
-
-@settings(deadline=None)
-@given(body=VALID_BODIES, context=CONTEXTS)
-def test_valid_templates_never_raise_and_come_out_tidy(body, context):
-    assert template_problems(body, max_length=MAX_BODY_LENGTH) == []
-    letter = render_letter(
-        subject_template="{{ signer.name }}", body_template=body, context=context
-    )
-    assert "\n\n\n" not in letter.body and "\r" not in letter.body
-    assert letter.body == letter.body.strip("\n")
-    assert all(line == line.rstrip() for line in letter.body.split("\n"))
