@@ -1,16 +1,18 @@
 """The confirmation link: a GET only shows a button (mail scanners follow links),
-the POST confirms; expired, closed, paused and unknown links get friendly pages."""
+the POST confirms; expired, closed, paused and unknown links get friendly pages.
+And what a request without a CSRF token, or a bad one, gets: never a 500."""
 
 from datetime import timedelta
 
 import pytest
+from django.template.loader import render_to_string
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from campaign.models import Campaign, Letter, Official, Signature
-from tests.factories import (
-    SignatureFactory,
-)
+from tests.factories import SignatureFactory
+from tests.pages.sign_form import form_data
 from tests.support.http import text
 
 pytestmark = pytest.mark.django_db
@@ -148,3 +150,59 @@ def test_unknown_or_malformed_tokens_are_a_friendly_404(client, token):
         # A "/" inside never reaches the view: the site-wide 404 page answers.
         friendly = "Page not found" if "%2F" in token else "We don't recognise this"
         assert friendly in text(response)
+
+
+# --- CSRF and bad requests ---------------------------------------------------------
+
+
+def test_posts_without_a_csrf_token_are_refused(campaign, page_url):
+    signature = SignatureFactory(campaign=campaign, email="pending@example.com")
+    strict = Client(enforce_csrf_checks=True)
+
+    responses = [
+        strict.post(page_url, form_data()),
+        strict.post(reverse("campaign:confirm", args=[signature.token])),
+        strict.post(reverse("campaign:preview", args=[campaign.slug]), {}),
+    ]
+
+    for response in responses:
+        assert response.status_code == 403
+        assert "Please try again" in text(response)
+    assert Signature.objects.count() == 1
+    assert Signature.objects.get().status == Signature.Status.PENDING
+    assert not Letter.objects.exists()
+
+
+def test_with_a_csrf_token_the_strict_client_can_sign_and_confirm(campaign, page_url):
+    strict = Client(enforce_csrf_checks=True)
+    token = strict.get(page_url).context["csrf_token"]
+    response = strict.post(page_url, form_data(csrfmiddlewaretoken=str(token)))
+    assert response.status_code == 302
+
+    confirm_url = reverse("campaign:confirm", args=[Signature.objects.get().token])
+    token = strict.get(confirm_url).context["csrf_token"]
+    response = strict.post(confirm_url, {"csrfmiddlewaretoken": str(token)})
+    assert response.status_code == 200
+    assert Signature.objects.get().status == Signature.Status.CONFIRMED
+
+
+def test_a_huge_body_is_a_friendly_400(client, page_url, settings):
+    huge = form_data(
+        personal_paragraph="x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+    )
+    response = client.post(page_url, huge)
+    assert response.status_code == 400
+    assert "Something was wrong with that request" in text(response)
+    assert not Signature.objects.exists()
+
+
+def test_other_methods_are_refused_politely(client, page_url):
+    assert client.put(page_url).status_code == 405
+    assert client.delete("/confirm/" + "x" * 43 + "/").status_code == 405
+
+
+def test_error_pages_render_without_a_request():
+    """Django renders 500.html (and the CSRF page) with no request context."""
+    for name in ("500.html", "400.html", "403_csrf.html"):
+        html = render_to_string(name)
+        assert "<h1>" in html and "Quillpost" in html
