@@ -74,7 +74,9 @@ class LiveProcess:
     def json_lines(self) -> list[dict]:
         return json_lines(self.log())
 
-    def wait_for_log(self, pattern: str | re.Pattern, timeout: float = 30.0):
+    def wait_for_log(
+        self, pattern: str | re.Pattern, timeout: float = 30.0
+    ) -> re.Match | bool:
         """Until the log holds `pattern` (text, or a compiled regex whose match is
         returned). Fails at once if the process has exited without printing it."""
 
@@ -103,19 +105,19 @@ class LiveProcess:
         if code != 0:
             raise ProcessExited(f"{self.name} exited {code}:\n{self.log()}")
 
-    def signal(self, sig: signal.Signals) -> None:
+    def send_signal(self, sig: signal.Signals) -> None:
         if self.running():
             os.killpg(self.proc.pid, sig)
 
     def kill(self) -> None:
         """SIGKILL the whole group: no chance to finish, acknowledge or record."""
-        self.signal(signal.SIGKILL)
+        self.send_signal(signal.SIGKILL)
         if self.proc is not None:
             self.proc.wait(10)
 
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM (a warm shutdown for Celery), then SIGKILL if it lingers."""
-        self.signal(signal.SIGTERM)
+        self.send_signal(signal.SIGTERM)
         self.reap(timeout)
 
     def reap(self, timeout: float = 15.0) -> None:
@@ -147,7 +149,7 @@ class ProcessStack:
     def stop_all(self) -> None:
         # All at once: each warm shutdown takes a moment.
         for process in self.processes.values():
-            process.signal(signal.SIGTERM)
+            process.send_signal(signal.SIGTERM)
         for process in self.processes.values():
             process.reap()
 
