@@ -1,9 +1,17 @@
-"""What every benchmark here shares: its own throwaway PostgreSQL database."""
+"""What every benchmark here shares: its own throwaway PostgreSQL database, and
+the repository root on the import path (a script run as a file has only bench/
+there) for the project's packages: campaign, config, tests.support."""
 
 import argparse
 import os
+import sys
+from pathlib import Path
 
 import psycopg2
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 
 def add_database_arguments(parser: argparse.ArgumentParser, *, db: str) -> None:

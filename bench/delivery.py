@@ -22,10 +22,7 @@ import argparse
 import json
 import logging
 import os
-import signal
 import smtplib
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,9 +31,12 @@ from pathlib import Path
 
 import redis
 from aiosmtpd.controller import Controller
-from benchlib import add_database_arguments, admin_sql
+from benchlib import ROOT, add_database_arguments, admin_sql
 
-ROOT = Path(__file__).resolve().parent.parent
+# The suite's process manager (benchlib has put the repository on the path).
+from tests.support.processes import celery_worker, free_port
+from tests.support.waiting import wait_until
+
 OUT = ROOT / "bench" / "out"
 PER_OFFICIAL = 20
 
@@ -57,10 +57,7 @@ class CountingSink:
         self.message_ids: list[str] = []
         self._done = threading.Event()
         self._target = 0
-        with socket.socket() as s:  # a free port
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        self.controller = Controller(self, hostname="127.0.0.1", port=port)
+        self.controller = Controller(self, hostname="127.0.0.1", port=free_port())
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
         for line in envelope.content.split(b"\r\n"):
@@ -128,35 +125,6 @@ def create_letters(n: int) -> list[int]:
     return [letter.pk for letter in letters]
 
 
-def start_worker(env: dict, concurrency: int, log_path: Path) -> subprocess.Popen:
-    log = log_path.open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "celery", "-A", "config", "worker",
-            "--loglevel=info", f"--concurrency={concurrency}", "--pool=prefork",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
-        ],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while "ready." not in log_path.read_text():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"worker failed to start:\n{log_path.read_text()}")
-        time.sleep(0.1)
-    return proc
-
-
-def stop_worker(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
 def raw_smtplib(sink: CountingSink, messages: list[tuple[str, str, bytes]]) -> float:
     sink.expect(len(messages))
     start = time.perf_counter()
@@ -189,7 +157,6 @@ def main() -> None:
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
@@ -207,20 +174,23 @@ def main() -> None:
         ids = create_letters(args.letters)
         connection.close()  # the worker gets the server's connections
         with tempfile.TemporaryDirectory() as tmp:
-            worker = start_worker(
+            worker = celery_worker(
                 {**os.environ, "DATABASE_CONN_MAX_AGE": "60"},
-                args.concurrency,
                 Path(tmp) / "worker.log",
+                concurrency=args.concurrency,
             )
+            worker.start(timeout=60)
             sink.expect(len(ids))
             start = time.perf_counter()
             letters_enqueue(letter_ids=ids)
             sink.wait(600)
             sent = Letter.objects.filter(status=OutboxStatus.SENT)
-            while sent.count() < len(ids):  # the last few are being recorded
-                time.sleep(0.01)
+            wait_until(  # the last few are being recorded
+                lambda: sent.count() >= len(ids), 60, "every letter recorded as sent",
+                interval=0.01,
+            )  # fmt: skip
             worker_seconds = time.perf_counter() - start
-            stop_worker(worker)
+            worker.stop(timeout=30)
 
         duplicates = len(sink.message_ids) - len(set(sink.message_ids))
         assert duplicates == 0, f"{duplicates} letters were sent twice"
@@ -235,7 +205,7 @@ def main() -> None:
         raw_seconds = raw_smtplib(sink, prepared)
     finally:
         if worker is not None:
-            stop_worker(worker)
+            worker.stop(timeout=30)
         sink.controller.stop()
         connection.close()
         broker.flushdb()

@@ -167,7 +167,7 @@ CSRF_TRUSTED_ORIGINS = env.list(
     "DJANGO_CSRF_TRUSTED_ORIGINS", default=[f"{_site.scheme}://{_site.netloc}"]
 )
 # Only our own files: no inline script or style, no third-party origin. Pages and
-# the admin follow this (tests/test_deploy.py loads them in Chromium under it).
+# the admin follow this (tests/deploy/test_csp.py loads them in Chromium under it).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],

@@ -11,7 +11,7 @@ import sys
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from tests.compose import ROOT, env_reads
+from tests.support.compose import ROOT, env_reads
 
 SETTINGS_FILE = ROOT / "config" / "settings.py"
 

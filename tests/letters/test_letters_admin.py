@@ -1,16 +1,13 @@
 """Letter templates in the admin, as a logged-in organiser: validation on save,
-preview per official, the "Send me a test letter" action over real SMTP, history."""
+history and reverting, the "Send me a test letter" action over real SMTP, and that
+an edit never rewrites letters already written. Previews: test_letter_preview.py."""
 
 import html
-import re
 from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from campaign.models import Letter
@@ -22,17 +19,16 @@ from campaign.services.letter_previews import (
 from campaign.services.signing import campaign_sign, signature_confirm
 from letters.fields import FIELDS
 from letters.models import LetterTemplate
-from tests.factories import (
-    CampaignFactory,
-    LetterTemplateFactory,
-    OfficialFactory,
-    StaffUserFactory,
+from tests.letters.template_admin import (
+    CHANGELIST,
+    PREVIEW,
+    change_url,
+    page_text,
+    template_form,
 )
 
 pytestmark = pytest.mark.django_db
 
-CHANGELIST = "admin:letters_lettertemplate_changelist"
-PREVIEW = "admin:letters_lettertemplate_preview"
 
 # Realistic long text: every line break and brace triples when url-encoded, so
 # 200 kB of it is far over DATA_UPLOAD_MAX_MEMORY_SIZE unless sent as multipart.
@@ -60,57 +56,8 @@ HOSTILE = [
 ]
 
 
-@pytest.fixture
-def template():
-    return LetterTemplateFactory(
-        name="Sanctions letter",
-        subject_template="About {{ campaign.title }}",
-        body_template=(
-            "{{ official.salutation }},\n\nPlease act.\n\nYours,\n{{ signer.name }}"
-        ),
-    )
-
-
-@pytest.fixture
-def campaign(template):
-    officials = [
-        OfficialFactory(name="Alex Morgan", salutation="Dear Prime Minister"),
-        OfficialFactory(name="Sam Patel", salutation="Dear Home Secretary"),
-    ]
-    return CampaignFactory(
-        title="Justice for Litvinenko", letter_template=template, targets=officials
-    )
-
-
-def _change_url(template) -> str:
-    return reverse("admin:letters_lettertemplate_change", args=[template.pk])
-
-
-def _form_data(template, **changes) -> dict:
-    data = {
-        "name": template.name,
-        "subject_template": template.subject_template,
-        "body_template": template.body_template,
-    }
-    return {**data, **changes}
-
-
-def _text(response) -> str:
-    return html.unescape(response.content.decode())
-
-
-def _previews(response) -> list[str]:
-    """The rendered letters on a page, one string per <article>."""
-    articles = re.findall(
-        r'<article class="letter-preview".*?</article>',
-        response.content.decode(),
-        flags=re.S,
-    )
-    return [html.unescape(a) for a in articles]
-
-
 def test_change_form_lists_every_merge_field_beside_the_editor(staff_client, template):
-    response = staff_client.get(_change_url(template))
+    response = staff_client.get(change_url(template))
     assert response.status_code == 200
     page = response.content.decode()
     aside = page[page.index('<aside class="letter-fields') : page.index("</aside>")]
@@ -138,15 +85,15 @@ def test_hostile_template_is_a_form_error_and_stores_nothing(
         )
         url = reverse("admin:letters_lettertemplate_add")
     else:
-        url = _change_url(template)
+        url = change_url(template)
 
-    response = staff_client.post(url, _form_data(template, **{field: value}))
+    response = staff_client.post(url, template_form(template, **{field: value}))
 
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
     assert list(errors) == [field]
     assert problem in " ".join(errors[field])
-    text = _text(response)
+    text = page_text(response)
     assert "Please correct the error below." in text
     assert problem in text
     assert settings.SECRET_KEY not in text
@@ -163,12 +110,12 @@ def test_a_body_without_the_signers_name_is_refused(staff_client, template, mode
     """Officials must see who wrote, and supporters who edit the letter must be
     able to keep their name in it."""
     before = list(LetterTemplate.objects.values())
-    data = _form_data(template, body_template=UNSIGNED)
+    data = template_form(template, body_template=UNSIGNED)
     if mode == "add":
         data["name"] = "Brand new"
         url = reverse("admin:letters_lettertemplate_add")
     else:
-        url = _change_url(template)
+        url = change_url(template)
 
     response = staff_client.post(url, data)
 
@@ -176,7 +123,7 @@ def test_a_body_without_the_signers_name_is_refused(staff_client, template, mode
     errors = response.context["adminform"].form.errors
     assert list(errors) == ["body_template"]
     assert UNSIGNED_MESSAGE in " ".join(errors["body_template"])
-    assert UNSIGNED_MESSAGE in _text(response)
+    assert UNSIGNED_MESSAGE in page_text(response)
     assert list(LetterTemplate.objects.values()) == before
 
 
@@ -197,7 +144,7 @@ def test_a_stored_body_without_the_signers_name_still_renders(template, campaign
 
 def test_merge_field_errors_list_the_allowed_fields(staff_client, template):
     response = staff_client.post(
-        _change_url(template), _form_data(template, body_template="{{ signer.nmae }}")
+        change_url(template), template_form(template, body_template="{{ signer.nmae }}")
     )
     message = " ".join(response.context["adminform"].form.errors["body_template"])
     assert 'did you mean "{{ signer.name }}"?' in message
@@ -209,12 +156,12 @@ def test_200_kb_body_url_encoded_is_a_form_error(staff_client, template):
     # As a browser would send it without multipart: plain text stays under the
     # request size limit, and the form reports the length.
     response = staff_client.post(
-        _change_url(template),
-        urlencode(_form_data(template, body_template="a" * 200_000)),
+        change_url(template),
+        urlencode(template_form(template, body_template="a" * 200_000)),
         content_type="application/x-www-form-urlencoded",
     )
     assert response.status_code == 200
-    assert "at most 20000 characters (it has 200000)" in _text(response)
+    assert "at most 20000 characters (it has 200000)" in page_text(response)
     assert LetterTemplate.objects.get().body_template == template.body_template
 
 
@@ -222,7 +169,7 @@ def test_crlf_line_breaks_count_once_and_are_stored_as_newlines(staff_client, te
     # 19,017 characters, but 20,017 if each CRLF counted as two.
     body = ("y" * 18 + "\r\n") * 1000 + "{{ signer.name }}"
     response = staff_client.post(
-        _change_url(template), _form_data(template, body_template=body)
+        change_url(template), template_form(template, body_template=body)
     )
     assert response.status_code == 302
     stored = LetterTemplate.objects.get().body_template
@@ -232,8 +179,8 @@ def test_crlf_line_breaks_count_once_and_are_stored_as_newlines(staff_client, te
 def test_valid_edit_saves_and_history_records_who_when_and_what(staff_client, template):
     old_subject, old_body = template.subject_template, template.body_template
     response = staff_client.post(
-        _change_url(template),
-        _form_data(
+        change_url(template),
+        template_form(
             template,
             subject_template="Please act on {{ campaign.title }}",
             body_template=old_body.replace("Please act.", "Please act now."),
@@ -255,7 +202,7 @@ def test_valid_edit_saves_and_history_records_who_when_and_what(staff_client, te
         reverse("admin:letters_lettertemplate_history", args=[template.pk])
     )
     assert history.status_code == 200
-    text = _text(history)
+    text = page_text(history)
     assert "organiser" in text  # who
     assert latest.history_date.strftime("%Y") in text  # when
     assert old_subject in text  # the previous subject, per version
@@ -268,94 +215,7 @@ def test_valid_edit_saves_and_history_records_who_when_and_what(staff_client, te
         )
     )
     assert old_version.status_code == 200
-    assert old_body in _text(old_version)
-
-
-def test_preview_shows_one_letter_per_official(staff_client, template, campaign):
-    for url in (reverse(PREVIEW, args=[template.pk]), _change_url(template)):
-        response = staff_client.get(url)
-        assert response.status_code == 200
-        letters = _previews(response)
-        assert len(letters) == 2
-        assert "Dear Prime Minister," in letters[0]
-        assert "Dear Home Secretary," in letters[1]
-        for letter in letters:
-            assert "Subject: About Justice for Litvinenko" in letter
-            assert SAMPLE_SIGNER.full_name in letter
-
-
-def test_preview_escapes_official_and_template_text(staff_client, template):
-    official = OfficialFactory(salutation="Dear <script>alert(1)</script> O'Brien")
-    CampaignFactory(letter_template=template, targets=[official])
-    response = staff_client.get(reverse(PREVIEW, args=[template.pk]))
-    page = response.content.decode()
-    assert "<script>alert(1)</script>" not in page
-    assert "Dear &lt;script&gt;alert(1)&lt;/script&gt; O&#x27;Brien," in page
-
-
-def test_preview_skips_inactive_officials_and_falls_back_to_a_sample(
-    staff_client, template
-):
-    CampaignFactory(
-        letter_template=template, targets=[OfficialFactory(is_active=False)]
-    )
-    letters = _previews(staff_client.get(reverse(PREVIEW, args=[template.pk])))
-    assert len(letters) == 1
-    assert "a sample official" in letters[0]
-    assert "Dear Minister," in letters[0]
-    assert "Subject: About [campaign title]" in letters[0]
-
-
-def test_preview_reads_targets_in_constant_queries(
-    staff_client, template, campaign, django_assert_num_queries
-):
-    url = reverse(PREVIEW, args=[template.pk])
-    with CaptureQueriesContext(connection) as one_campaign:
-        staff_client.get(url)
-
-    CampaignFactory(letter_template=template)  # two more officials
-    campaign.targets.add(*OfficialFactory.create_batch(3))
-    with django_assert_num_queries(2):  # campaigns, then all their targets
-        assert len(letter_template_previews(template=template)) == 7
-    with CaptureQueriesContext(connection) as two_campaigns:
-        response = staff_client.get(url)
-    assert len(_previews(response)) == 7
-    assert len(two_campaigns) == len(one_campaign)
-
-
-def test_preview_of_unsaved_text_saves_nothing(staff_client, template, campaign):
-    history_before = LetterTemplate.history.count()
-    response = staff_client.post(
-        reverse(PREVIEW, args=[template.pk]),
-        _form_data(template, body_template="{{ official.salutation }},\n\nNew words."),
-    )
-    assert response.status_code == 200
-    letters = _previews(response)
-    assert len(letters) == 2
-    assert "Dear Prime Minister,\n\nNew words." in letters[0]
-    assert "not saved" in _text(response)
-    assert LetterTemplate.objects.get().body_template == template.body_template
-    assert LetterTemplate.history.count() == history_before
-
-    hostile = staff_client.post(
-        reverse(PREVIEW, args=[template.pk]),
-        _form_data(template, body_template="{{ settings.SECRET_KEY }} {% debug %}"),
-    )
-    assert hostile.status_code == 200
-    assert _previews(hostile) == []
-    assert 'Unknown field "{{ settings.SECRET_KEY }}"' in _text(hostile)
-    assert settings.SECRET_KEY not in _text(hostile)
-
-
-def test_preview_of_a_new_template_uses_a_sample_official(staff_client):
-    response = staff_client.post(
-        reverse("admin:letters_lettertemplate_preview_new"),
-        {"subject_template": "Hello", "body_template": "{{ official.salutation }}"},
-    )
-    assert response.status_code == 200
-    (letter,) = _previews(response)
-    assert "Dear Minister" in letter
-    assert not LetterTemplate.objects.exists()
+    assert old_body in page_text(old_version)
 
 
 def test_a_stored_template_that_fails_validation_still_opens(staff_client):
@@ -366,35 +226,17 @@ def test_a_stored_template_that_fails_validation_still_opens(staff_client):
         body_template="{{ settings.SECRET_KEY }}\n{% debug %}",
     )
     for url in (
-        _change_url(broken),
+        change_url(broken),
         reverse(PREVIEW, args=[broken.pk]),
         reverse("admin:letters_lettertemplate_history", args=[broken.pk]),
     ):
         response = staff_client.get(url)
         assert response.status_code == 200
-        assert settings.SECRET_KEY not in _text(response)
-    assert "cannot be rendered" in _text(
-        response := staff_client.get(_change_url(broken))
+        assert settings.SECRET_KEY not in page_text(response)
+    assert "cannot be rendered" in page_text(
+        response := staff_client.get(change_url(broken))
     )
-    assert 'Template tags like "{% debug %}"' in _text(response)
-
-
-def test_preview_needs_permission(client, template):
-    url = reverse(PREVIEW, args=[template.pk])
-    assert client.get(url).status_code == 302  # to the admin login
-
-    user = StaffUserFactory()
-    client.force_login(user)
-    assert client.get(url).status_code == 403
-
-    user.user_permissions.add(Permission.objects.get(codename="view_lettertemplate"))
-    assert client.get(url).status_code == 200
-    assert client.post(url, _form_data(template)).status_code == 403  # no change perm
-    # A read-only change page still shows the letters, without the edit preview.
-    change = client.get(_change_url(template))
-    assert change.status_code == 200
-    assert len(_previews(change)) == 1
-    assert "Preview the text in the editor" not in change.content.decode()
+    assert 'Template tags like "{% debug %}"' in page_text(response)
 
 
 def _send_test(staff_client, template, **extra):
@@ -419,7 +261,7 @@ def test_send_me_a_test_letter_delivers_over_smtp(
     assert message["To"] == "organiser@example.org"
     assert message.envelope_rcpt == ["organiser@example.org"]
     assert message["From"] == settings.DEFAULT_FROM_EMAIL
-    assert message["Subject"] == "[TEST] About Justice for Litvinenko"
+    assert message["Subject"] == "[TEST] About Save the Library"
     body = message.get_content().replace("\r\n", "\n")
     assert body.startswith("Dear Prime Minister,\n\nPlease act.")
     assert SAMPLE_SIGNER.full_name in body
@@ -427,7 +269,7 @@ def test_send_me_a_test_letter_delivers_over_smtp(
     assert settings.SECRET_KEY not in message.as_string()
     assert (
         "Test letter from \u201cSanctions letter\u201d sent to organiser@example.org."
-        in _text(response)
+        in page_text(response)
     )
     assert response.redirect_chain[-1][0] == reverse(CHANGELIST)
 
@@ -439,8 +281,8 @@ def test_test_letter_button_on_the_change_form_returns_to_it(
     (message,) = smtp.wait_for(1)
     assert message["Subject"] == "[TEST] About [campaign title]"
     assert "Dear Minister," in message.get_content()  # the sample official
-    assert response.redirect_chain[-1][0] == _change_url(template)
-    assert "sent to organiser@example.org" in _text(response)
+    assert response.redirect_chain[-1][0] == change_url(template)
+    assert "sent to organiser@example.org" in page_text(response)
 
 
 def test_test_letter_without_an_email_address_is_a_clear_error(
@@ -450,7 +292,7 @@ def test_test_letter_without_an_email_address_is_a_clear_error(
     staff_client.user.save()
     response = _send_test(staff_client, template)
     assert response.status_code == 200
-    assert "Your user account has no email address" in _text(response)
+    assert "Your user account has no email address" in page_text(response)
     assert smtp.attempts == 0  # the send is synchronous: nothing is in flight
 
 
@@ -462,8 +304,9 @@ def test_test_letter_refused_by_the_mail_server_is_reported(
     assert response.status_code == 200
     assert smtp.attempts == 1
     assert smtp.messages == []
-    assert "\u201cSanctions letter\u201d was not sent: the mail server failed" in _text(
-        response
+    assert (
+        "\u201cSanctions letter\u201d was not sent: the mail server failed"
+        in page_text(response)
     )
 
 
@@ -480,17 +323,17 @@ def test_reverting_to_an_old_version_goes_through_the_same_checks(staff_client):
         name="Legacy", subject_template="Hi", body_template="{% debug %}"
     )
     staff_client.post(
-        _change_url(legacy), _form_data(legacy, body_template="{{ signer.name }}")
+        change_url(legacy), template_form(legacy, body_template="{{ signer.name }}")
     )
     old = legacy.history.earliest()
     url = reverse(
         "admin:letters_lettertemplate_simple_history", args=[legacy.pk, old.pk]
     )
-    assert "{% debug %}" in _text(staff_client.get(url))
+    assert "{% debug %}" in page_text(staff_client.get(url))
 
-    response = staff_client.post(url, _form_data(old.instance))
+    response = staff_client.post(url, template_form(old.instance))
     assert response.status_code == 200
-    assert 'Template tags like "{% debug %}"' in _text(response)
+    assert 'Template tags like "{% debug %}"' in page_text(response)
     legacy.refresh_from_db()
     assert legacy.body_template == "{{ signer.name }}"
     assert legacy.history.count() == 2
@@ -518,8 +361,8 @@ def test_editing_a_template_never_rewrites_stored_letters(
     assert all("Please act." in body for _, _, body in stored)
 
     response = staff_client.post(
-        _change_url(template),
-        _form_data(
+        change_url(template),
+        template_form(
             template,
             subject_template="Act now on {{ campaign.title }}",
             body_template=template.body_template.replace(
@@ -542,7 +385,7 @@ def test_editing_a_template_never_rewrites_stored_letters(
     second = _sign_and_confirm(campaign, name="Bea Okafor", email="bea@example.com")
     new_letters = list(second.letters.order_by("official__name"))
     assert [letter.subject for letter in new_letters] == [
-        "Act now on Justice for Litvinenko"
+        "Act now on Save the Library"
     ] * 2
     assert [letter.body for letter in new_letters] == [
         "Dear Prime Minister,\n\nPlease act before the summit.\n\nYours,\nBea Okafor",

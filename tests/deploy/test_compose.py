@@ -1,5 +1,5 @@
 """docker-compose.yml, the Dockerfile and .env.example, read as Docker reads them.
-(tests/test_deploy.py runs the same commands for real.)"""
+(tests/deploy/test_compose_stack.py runs the same commands for real.)"""
 
 import json
 import os
@@ -10,7 +10,7 @@ import sys
 import pytest
 import yaml
 
-from tests.compose import (
+from tests.support.compose import (
     APP_SERVICES,
     COMPOSE_FILE,
     ROOT,
@@ -97,7 +97,7 @@ def test_migrate_step_loads_the_demo_only_when_asked(
     services, tmp_path, load_demo, expected
 ):
     """Runs the service's shell script with `python` recording its arguments (the
-    real commands run in tests/test_deploy.py)."""
+    real commands run in test_compose_stack.py)."""
     calls = tmp_path / "calls"
     fake = tmp_path / "bin" / "python"
     fake.parent.mkdir()

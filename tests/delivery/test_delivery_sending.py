@@ -37,7 +37,7 @@ from tests.factories import (
     SignatureFactory,
     bulk_signatures,
 )
-from tests.services import free_port
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

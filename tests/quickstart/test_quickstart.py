@@ -2,19 +2,16 @@
 no broker (tasks run in the web process after commit). Runs the same manage.py
 commands as the Makefile and drives the real runserver over HTTP."""
 
-import http.cookiejar
 import os
 import re
 import subprocess
 import sys
-import time
-import urllib.parse
-import urllib.request
 
 import pytest
 
-from tests.compose import ROOT, env_reads
-from tests.services import free_port
+from tests.support.compose import env_reads
+from tests.support.http import forms_of, local_session, submit
+from tests.support.processes import ROOT, LiveProcess, free_port
 
 MANAGE = [sys.executable, str(ROOT / "manage.py")]
 
@@ -30,22 +27,12 @@ def quickstart_env(tmp_path):
     }
 
 
-def _post(opener, url: str, fields: dict) -> tuple[int, str, str]:
-    page = opener.open(url).read().decode()
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
-    data = urllib.parse.urlencode({"csrfmiddlewaretoken": token, **fields}).encode()
-    request = urllib.request.Request(url, data=data, headers={"Referer": url})
-    with opener.open(request) as response:
-        return response.status, response.geturl(), response.read().decode()
-
-
-def _wait_for(pattern: str, log_path, timeout: float = 15.0) -> re.Match:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if match := re.search(pattern, log_path.read_text(errors="replace")):
-            return match
-        time.sleep(0.1)
-    pytest.fail(f"{pattern!r} never appeared in:\n{log_path.read_text()}")
+def _post(session, url: str, fields: dict) -> tuple[int, str, str]:
+    """Open `url` and submit its form with `fields`, as a browser would."""
+    page = session.get(url)
+    [form] = [form for form in forms_of(page) if form.method == "POST"]
+    response = submit(session, page, form, **fields)
+    return response.status_code, response.url, response.text
 
 
 def test_quick_start_serves_signs_and_sends_without_any_service(
@@ -57,26 +44,22 @@ def test_quick_start_serves_signs_and_sends_without_any_service(
     password = re.search(r"username: admin\s+password: (\S+)", demo.stdout)[1]
 
     port = free_port()
-    log_path = tmp_path / "runserver.log"
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [*MANAGE, "runserver", f"127.0.0.1:{port}", "--noreload"],
-            env=quickstart_env | {"PYTHONUNBUFFERED": "1"},
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    server = LiveProcess(
+        "runserver",
+        [*MANAGE, "runserver", f"127.0.0.1:{port}", "--noreload"],
+        env=quickstart_env | {"PYTHONUNBUFFERED": "1"},
+        log_path=tmp_path / "runserver.log",
+        ready="Quit the server with",
+    )
+    server.start(timeout=15)
     try:
-        _wait_for(r"Quit the server with", log_path)
         base = f"http://127.0.0.1:{port}"
-        opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
-        )
-        home = opener.open(base + "/").read().decode()
+        session = local_session()
+        home = session.get(base + "/").text
         assert "Justice for Litvinenko" in home
 
         status, url, _ = _post(
-            opener,
+            session,
             base + "/campaigns/litvinenko-sanctions/",
             {
                 "full_name": "Zoë O'Brien",
@@ -90,25 +73,23 @@ def test_quick_start_serves_signs_and_sends_without_any_service(
         )
         assert (status, url) == (200, base + "/campaigns/litvinenko-sanctions/signed/")
         # The console backend printed the confirmation email; its link uses SITE_URL.
-        path = _wait_for(r"http://127\.0\.0\.1:8000(/confirm/[\w-]+/)", log_path)[1]
+        link = re.compile(r"http://127\.0\.0\.1:8000(/confirm/[\w-]+/)")
+        path = server.wait_for_log(link, timeout=15)[1]
 
-        status, _, thanks = _post(opener, base + path, {})
+        status, _, thanks = _post(session, base + path, {})
         assert status == 200 and "Thank you" in thanks
         # Both letters were sent in-process, after commit, through the console.
-        _wait_for(
-            r"(?s)To: Sam Okafor.*To: Alex Morgan|To: Alex Morgan.*To: Sam Okafor",
-            log_path,
-        )
-        log = log_path.read_text()
+        both = r"(?s)To: Sam Okafor.*To: Alex Morgan|To: Alex Morgan.*To: Sam Okafor"
+        server.wait_for_log(re.compile(both), timeout=15)
+        log = server.log()
         assert log.count("My grandmother fled persecution.") == 2
         assert "Reply-To: =?utf-8?b?Wm/DqyBPJ0JyaWVu?= <zoe@example.com>" in log
 
         admin = _post(
-            opener,
+            session,
             base + "/admin/login/?next=/admin/",
             {"username": "admin", "password": password, "next": "/admin/"},
         )
         assert admin[1] == base + "/admin/" and "Site administration" in admin[2]
     finally:
-        server.terminate()
-        server.wait(10)
+        server.stop(timeout=10)

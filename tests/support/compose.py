@@ -1,13 +1,17 @@
 """Read docker-compose.yml, .env.example and the Dockerfile the way Docker would, so
 tests can check them and run their very commands without a Docker engine."""
 
+import os
 import re
+import secrets
 import shlex
+import sys
 from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.processes import ROOT
+
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 DOCKERFILE = ROOT / "Dockerfile"
@@ -102,6 +106,22 @@ def service_command(service: dict) -> list[str]:
     if isinstance(command, str):
         command = shlex.split(command)
     return [interpolate(str(part), {}) for part in command]
+
+
+def compose_env(service: str = "web", **overrides) -> dict[str, str]:
+    """The container's environment as compose builds it from .env.example, after
+    the operator filled in the required secrets; nothing from this test process."""
+    dotenv = read_env_file() | {
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "POSTGRES_PASSWORD": secrets.token_hex(16),
+    }
+    env = service_environment(load_compose()["services"][service], dotenv)
+    return {
+        "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        **env,
+        **overrides,
+    }
 
 
 def dockerfile_instructions() -> list[tuple[str, str]]:

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from campaign.models import Campaign, Letter, OutboxStatus
 from tests.factories import CampaignFactory, LetterFactory, SignatureFactory
-from tests.services import wait_for_idle_broker
+from tests.support.worker import wait_for_idle_broker
 
 LETTERS_URL = reverse("admin:campaign_letter_changelist")
 
@@ -91,11 +91,7 @@ def test_cancel_action_leaves_sent_letters_alone(staff_client, two_campaigns):
     }
 
 
-def test_retry_now_sends_a_failed_letter_again(
-    transactional_db, staff_client, smtp, celery_worker_proc, broker
-):
-    wait_for_idle_broker(broker)
-    smtp.reset()
+def test_retry_now_sends_a_failed_letter_again(worker, staff_client, smtp, broker):
     failed = LetterFactory(
         status=OutboxStatus.FAILED, attempts=4, last_error="451 4.3.0 Gave up"
     )

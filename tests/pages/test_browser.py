@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 from campaign.demo import DEMO_SLUG
 from campaign.models import Campaign, Signature
 from tests.factories import SignatureFactory
-from tests.services import axe_violations
+from tests.support.browser import axe_violations
 
 LINK_RE = re.compile(r"http://[^\s/]+/confirm/[\w-]+/")
 
@@ -29,7 +29,7 @@ def demo(transactional_db, settings, live_server):
     settings.SITE_URL = live_server.url
     # pytest-django's live server serves static files from the finders, which know
     # no hashed names: with the manifest storage every stylesheet and script would
-    # be a 404. Plain names (as `make demo` uses) are served; test_deploy.py covers
+    # be a 404. Plain names (as `make demo` uses) are served; deploy/test_csp.py covers
     # whitenoise and the manifest.
     settings.STORAGES = {
         **settings.STORAGES,

@@ -1,73 +1,32 @@
-"""campaign/services/signing.py: signing, duplicates, confirming, letters.
+"""campaign/services/signing.py: signing, repeat signings, refusals, and what
+signing logs and emails.
 
 The outbox rows are the truth, so most tests assert rows and on-commit callbacks
 without running them (they would enqueue onto the session's real broker). What
-is actually sent is checked through the real worker and SMTP server at the end.
+is actually sent is checked through the real worker and SMTP server in
+test_confirming.py.
 """
 
 import logging
-import re
 import threading
-import time
 from datetime import timedelta
 
 import pytest
-import redis
-from django.conf import settings as django_settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
 from campaign import selectors
-from campaign.models import Campaign, ConfirmationEmail, Letter, Official, Signature
-from campaign.selectors import ConfirmationState, SigningState
-from campaign.services.signing import (
-    CampaignNotSignable,
-    ConfirmationRefused,
-    campaign_sign,
-    letters_create_for,
-    signature_confirm,
-)
+from campaign.models import Campaign, ConfirmationEmail, Letter, Signature
+from campaign.selectors import SigningState
+from campaign.services.signing import CampaignNotSignable, signature_confirm
 from letters.models import LetterTemplate
 from letters.rendering import TemplateError
-from tests.factories import (
-    CampaignFactory,
-    OfficialFactory,
-    SignatureFactory,
-)
+from tests.factories import CampaignFactory, SignatureFactory
+from tests.signing.supporter import age_confirmation_emails, sign
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def campaign():
-    return CampaignFactory(
-        title="Save the Library",
-        targets=[
-            OfficialFactory(name="Alex Morgan", salutation="Dear Prime Minister"),
-            OfficialFactory(name="Sam Okafor", salutation="Dear Home Secretary"),
-        ],
-    )
-
-
-def sign(campaign, **overrides) -> Signature:
-    data = {
-        "campaign": campaign,
-        "full_name": "Ada Lovelace",
-        "email": "ada@example.com",
-        "postcode": "NW1 6XE",
-        "town": "Marylebone",
-        "personal_paragraph": "Libraries taught me to read.",
-        "consent_to_send": True,
-    }
-    return campaign_sign(**{**data, **overrides})
-
-
-def age_confirmation_emails(signature, *, minutes: int) -> None:
-    signature.confirmation_emails.update(
-        created_at=timezone.now() - timedelta(minutes=minutes)
-    )
 
 
 # --- signing -------------------------------------------------------------------
@@ -167,18 +126,17 @@ def test_simultaneous_first_signings_make_one_row_and_no_error(
                 SignatureFactory(campaign=campaign, email="ada@example.com")
                 inserted.set()
                 # Commit only once our INSERT is blocked behind this one.
-                deadline = time.monotonic() + 10
                 with connection.cursor() as cursor:
-                    while True:
+
+                    def we_wait() -> int:
                         cursor.execute(
                             "SELECT count(*) FROM pg_locks WHERE pid = %s "
                             "AND NOT granted",
                             [our_pid],
                         )
-                        if cursor.fetchone()[0]:
-                            break
-                        assert time.monotonic() < deadline, "we never waited"
-                        time.sleep(0.02)
+                        return cursor.fetchone()[0]
+
+                    wait_until(we_wait, 10, "our INSERT to wait", interval=0.02)
         except BaseException as exc:  # noqa: BLE001 (reported by the test)
             problems.append(exc)
         finally:
@@ -300,196 +258,6 @@ def test_edited_letter_must_be_a_valid_template_the_signer_signs(campaign):
     assert not Signature.objects.exists()
 
 
-# --- confirming ----------------------------------------------------------------
-
-
-def test_confirm_creates_one_letter_per_active_official_then_nothing_twice(
-    campaign, django_capture_on_commit_callbacks
-):
-    retired = OfficialFactory(name="Retired Official", is_active=False)
-    campaign.targets.add(retired)
-    signature = sign(campaign)
-
-    with django_capture_on_commit_callbacks() as callbacks:
-        confirmed = signature_confirm(token=signature.token)
-    assert confirmed.status == Signature.Status.CONFIRMED
-    assert confirmed.confirmed_at is not None
-    letters = {letter.official.name: letter for letter in Letter.objects.all()}
-    assert set(letters) == {"Alex Morgan", "Sam Okafor"}
-    assert letters["Alex Morgan"].body.startswith("Dear Prime Minister,")
-    assert letters["Sam Okafor"].body.startswith("Dear Home Secretary,")
-    for letter in letters.values():
-        assert "Libraries taught me to read." in letter.body
-        assert letter.body.rstrip().endswith("Ada Lovelace\nMarylebone")
-        assert letter.subject == "About Save the Library"
-    assert len(callbacks) == 2  # letters to the worker; the count's increment
-
-    with django_capture_on_commit_callbacks() as callbacks:
-        again = signature_confirm(token=signature.token)
-    assert again.pk == signature.pk
-    assert again.confirmed_at == confirmed.confirmed_at
-    assert Letter.objects.count() == 2
-    assert callbacks == []
-
-
-def test_confirm_uses_the_signers_edited_letter(campaign):
-    Campaign.objects.filter(pk=campaign.pk).update(signers_may_edit=True)
-    campaign.refresh_from_db()
-    signature = sign(
-        campaign,
-        full_name="<b>Ada</b>",
-        letter_body="{{ official.salutation }},\n\nMy own words {{ campaign.title }}."
-        "\n\n{{ signer.name }}",
-    )
-    signature_confirm(token=signature.token)
-    bodies = sorted(Letter.objects.values_list("body", flat=True))
-    assert bodies == [
-        "Dear Home Secretary,\n\nMy own words Save the Library.\n\n<b>Ada</b>",
-        "Dear Prime Minister,\n\nMy own words Save the Library.\n\n<b>Ada</b>",
-    ]
-
-
-def test_expired_token_confirms_nothing(campaign, settings):
-    settings.CONFIRMATION_TOKEN_MAX_AGE_DAYS = 7
-    signature = sign(campaign)
-    Signature.objects.update(
-        token_created_at=timezone.now() - timedelta(days=7, hours=1)
-    )
-    with pytest.raises(ConfirmationRefused) as refused:
-        signature_confirm(token=signature.token)
-    assert refused.value.state is ConfirmationState.EXPIRED
-    assert refused.value.signature.pk == signature.pk
-    signature.refresh_from_db()
-    assert signature.status == Signature.Status.PENDING
-    assert not Letter.objects.exists()
-
-
-def test_a_confirmed_signature_stays_confirmed_after_its_token_expires(campaign):
-    signature = sign(campaign)
-    signature_confirm(token=signature.token)
-    Signature.objects.update(token_created_at=timezone.now() - timedelta(days=30))
-    assert signature_confirm(token=signature.token).status == "confirmed"
-    assert Letter.objects.count() == 2
-
-
-def test_unknown_token(campaign):
-    sign(campaign)
-    with pytest.raises(ConfirmationRefused) as refused:
-        signature_confirm(token="x" * 43)
-    assert refused.value.state is ConfirmationState.UNKNOWN
-    assert refused.value.signature is None
-
-
-@pytest.mark.parametrize(
-    ("change", "state"),
-    [
-        ("closed", ConfirmationState.CLOSED),
-        ("targets-retired", ConfirmationState.PAUSED),
-    ],
-)
-def test_confirming_when_the_campaign_stopped_taking_signatures_sends_nothing(
-    campaign, change, state
-):
-    signature = sign(campaign)
-    if change == "closed":
-        Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.CLOSED)
-    else:
-        Official.objects.update(is_active=False)
-    stored = selectors.signature_for_token(token=signature.token)
-    assert selectors.confirmation_state(signature=stored) is state  # what GET shows
-    with pytest.raises(ConfirmationRefused) as refused:
-        signature_confirm(token=signature.token)
-    assert refused.value.state is state
-    assert Signature.objects.get().status == Signature.Status.PENDING
-    assert not Letter.objects.exists()
-
-
-def test_letters_create_for_skips_officials_already_written_to(campaign):
-    signature = SignatureFactory(campaign=campaign)
-    first = letters_create_for(signature=signature)
-    assert len(first) == 2 and all(letter.pk for letter in first)
-    assert letters_create_for(signature=signature) == []
-    assert Letter.objects.count() == 2
-
-
-def test_signature_counts_are_cached_and_grouped(django_assert_num_queries):
-    one, two = CampaignFactory(), CampaignFactory()
-    SignatureFactory.create_batch(3, campaign=one, status="confirmed")
-    SignatureFactory(campaign=one)  # pending: not counted
-    with django_assert_num_queries(1):
-        counts = selectors.signature_counts(campaign_ids=[one.pk, two.pk])
-    assert counts == {one.pk: 3, two.pk: 0}
-    SignatureFactory(campaign=one, status="confirmed")
-    with django_assert_num_queries(0):
-        assert selectors.signature_count(campaign_id=one.pk) == 3  # cached
-        selectors.signature_count_increment(campaign_id=one.pk)  # no recount
-        assert selectors.signature_count(campaign_id=one.pk) == 4
-    cache.clear()
-
-
-def _redis_ttl(key: str) -> int:
-    """The key's TTL in Redis itself (-1: none, -2: no such key)."""
-    client = redis.Redis.from_url(django_settings.CACHES["default"]["LOCATION"])
-    try:
-        return client.ttl(cache.make_and_validate_key(key))
-    finally:
-        client.close()
-
-
-def test_count_increment_is_atomic_and_keeps_the_expiry(settings):
-    """Against the suite's real Redis cache (CACHE_URL)."""
-    assert "RedisCache" in settings.CACHES["default"]["BACKEND"]
-    campaign = CampaignFactory()
-    key = selectors._count_key(campaign.pk)
-    cache.set(key, 41, 600)
-
-    threads = [
-        threading.Thread(
-            target=selectors.signature_count_increment,
-            kwargs={"campaign_id": campaign.pk},
-        )
-        for _ in range(8)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert cache.get(key) == 49  # no increment lost
-    assert 0 < _redis_ttl(key) <= 600  # INCR keeps the expiry set with the count
-
-
-def test_count_increment_without_a_cached_count_leaves_it_to_the_next_view():
-    campaign = CampaignFactory()
-    SignatureFactory.create_batch(2, campaign=campaign, status="confirmed")
-    selectors.signature_count_increment(campaign_id=campaign.pk)
-    assert _redis_ttl(selectors._count_key(campaign.pk)) == -2  # nothing created
-    assert selectors.signature_count(campaign_id=campaign.pk) == 2
-
-
-def test_count_increment_drops_a_key_that_expired_under_it(monkeypatch):
-    """Django's incr() is EXISTS then INCR: if the key expires in between, INCR
-    creates it at 1 with no expiry, a wrong count forever. It must be deleted."""
-    campaign = CampaignFactory()
-    SignatureFactory.create_batch(5, campaign=campaign, status="confirmed")
-    key = selectors._count_key(campaign.pk)
-    cache.set(key, 4, 600)
-    real_exists = redis.Redis.exists
-
-    def exists_then_expire(client, *names):
-        found = real_exists(client, *names)
-        client.delete(*names)  # expires right after the check
-        return found
-
-    monkeypatch.setattr(redis.Redis, "exists", exists_then_expire)
-    selectors.signature_count_increment(campaign_id=campaign.pk)
-    monkeypatch.undo()
-
-    assert _redis_ttl(key) == -2  # not left behind without an expiry
-    assert selectors.signature_count(campaign_id=campaign.pk) == 5  # recounted
-    assert _redis_ttl(key) > 0
-
-
 # --- logs: ids, never personal data ----------------------------------------------
 
 
@@ -536,35 +304,3 @@ def test_confirmation_emails_are_not_html_escaped(campaign):
         assert '"St Mary\'s Library & Garden"' in row.body
         assert "&amp;" not in row.subject + row.body
         assert "&#x27;" not in row.subject + row.body
-
-
-# --- the whole way, through the real worker and SMTP ------------------------------
-
-
-def test_confirmation_and_letters_go_out_through_the_worker_once(
-    transactional_db, campaign, smtp, celery_worker_proc, settings
-):
-    settings.SITE_URL = "http://quillpost.test"
-    signature = sign(campaign, email="ada@example.com")
-
-    [confirmation] = smtp.wait_for(1)
-    assert confirmation.envelope_rcpt == ["ada@example.com"]
-    assert confirmation.get_content_type() == "text/plain"
-    assert settings.DEFAULT_FROM_EMAIL in confirmation["From"]
-    body = confirmation.get_content()
-    link = re.search(r"http://quillpost\.test/confirm/([\w-]+)/", body)
-    assert link and link.group(1) == signature.token
-
-    assert selectors.signature_count(campaign_id=campaign.pk) == 0  # now cached
-    signature_confirm(token=link.group(1))
-    signature_confirm(token=link.group(1))  # a reload: sends nothing more
-    assert selectors.signature_count(campaign_id=campaign.pk) == 1  # counted in
-
-    messages = smtp.wait_for(3)
-    time.sleep(1)  # time enough for a duplicate to show up, if one were coming
-    assert len(smtp.messages) == 3
-    letters = [m for m in messages if m.envelope_rcpt != ["ada@example.com"]]
-    assert sorted(m.envelope_rcpt[0] for m in letters) == sorted(
-        campaign.targets.values_list("email", flat=True)
-    )
-    assert all("Ada Lovelace" in m.get_content() for m in letters)

@@ -1,7 +1,7 @@
 """Delivery through the real worker: PostgreSQL, Redis, a Celery worker process
 (and beat) and an aiosmtpd server on 127.0.0.1. Nothing is mocked.
 
-The worker runs with tests/services.WORKER_TEST_ENV: retries back off from 0.5 s
+The worker runs with tests/support/worker.WORKER_TEST_ENV: retries back off from 0.5 s
 to at most 2 s, rows "sending" for 3 s count as stuck, the sweeper has no grace
 period and beat sweeps every second.
 """
@@ -10,7 +10,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import timedelta
 
@@ -34,32 +33,13 @@ from tests.factories import (
     OfficialFactory,
     SignatureFactory,
 )
-from tests.services import (
-    ROOT,
+from tests.support.processes import ROOT, free_port
+from tests.support.waiting import wait_until
+from tests.support.worker import (
     WORKER_CONCURRENCY,
-    _database_url,
-    free_port,
+    database_url,
     wait_for_idle_broker,
 )
-
-
-@pytest.fixture
-def worker(transactional_db, smtp, celery_worker_proc, broker):
-    """The session's worker and SMTP server, both idle at the start and the end
-    of the test (so no task of one test sends mail in the next)."""
-    wait_for_idle_broker(broker)
-    smtp.reset()
-    yield celery_worker_proc
-    wait_for_idle_broker(broker)
-
-
-def wait_until(predicate, timeout: float = 15.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while not (result := predicate()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
-    return result
 
 
 def blocked_consumers(broker) -> list[dict]:
@@ -145,7 +125,7 @@ def test_550_fails_with_the_reply_and_no_retry(worker, smtp, broker, staff_clien
     letter = LetterFactory(official__name="Nobody Home")
     letters_enqueue(letter_ids=[letter.pk])
 
-    wait_until(letters_in(OutboxStatus.FAILED, 1), what="the letter to fail")
+    wait_until(letters_in(OutboxStatus.FAILED, 1), message="the letter to fail")
     wait_for_idle_broker(broker)
     letter.refresh_from_db()
     assert letter.last_error == "550 5.1.1 Mailbox unavailable"
@@ -167,7 +147,9 @@ def test_flushed_broker_is_recovered_by_the_beat_sweeper(
     worker.kill()  # idle: nothing in flight; now nothing consumes the queue
     # Until Redis notices the dead connection, it could hand a message to its
     # pending BRPOP (and the message would vanish before the flush).
-    wait_until(lambda: not blocked_consumers(broker), what="Redis to drop the worker")
+    wait_until(
+        lambda: not blocked_consumers(broker), message="Redis to drop the worker"
+    )
     try:
         letters_enqueue(letter_ids=[letter.pk for letter in letters])
         assert broker.llen("celery") == 3
@@ -203,7 +185,7 @@ def test_sigkill_mid_batch_loses_nothing_and_duplicates_only_what_was_in_flight(
     smtp.stall = 60  # from now on the server keeps each message but stays silent
     wait_until(
         lambda: smtp.stalled == WORKER_CONCURRENCY,
-        what="every worker process to wait on the server's reply",
+        message="every worker process to wait on the server's reply",
     )
     worker.kill()
     stuck = Letter.objects.filter(status=OutboxStatus.SENDING)
@@ -217,7 +199,7 @@ def test_sigkill_mid_batch_loses_nothing_and_duplicates_only_what_was_in_flight(
     smtp.stall = 0
     celery_beat.start(wait=False)
     worker.start()
-    wait_until(letters_in(OutboxStatus.SENT, 20), what="all 20 letters to be sent")
+    wait_until(letters_in(OutboxStatus.SENT, 20), message="all 20 letters to be sent")
     celery_beat.kill()
     if orphaned:
         broker.hdel("unacked", *orphaned)
@@ -325,7 +307,7 @@ def run_with_broker_down(code: str) -> subprocess.CompletedProcess:
     whose broker is a closed port: every publish fails as if Redis were down."""
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": f"redis://127.0.0.1:{free_port()}/0",  # nobody there
         "DJANGO_ALLOWED_HOSTS": "testserver",  # django.test.Client's host
     }
