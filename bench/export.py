@@ -26,7 +26,6 @@ import csv
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,7 +33,7 @@ import time
 from pathlib import Path
 
 import psycopg2
-from benchlib import add_database_arguments, admin_sql
+from benchlib import add_database_arguments, admin_sql, free_port, gunicorn, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -241,12 +240,6 @@ def compare(psql_file: Path, export_file: Path) -> int:
     return rows
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def session_cookie() -> str:
     """A logged-in superuser's session, made directly (no password round trip)."""
     from django.contrib.auth import (
@@ -307,44 +300,15 @@ def web_download(port: int, cookie: str) -> dict:
     }
 
 
-def gunicorn(env: dict, port: int, *extra: str) -> tuple[subprocess.Popen, Path]:
-    argv = [
-        PYTHON, "-m", "gunicorn", "--config", "config/gunicorn.py",
-        "--bind", f"127.0.0.1:{port}", "--workers", "1", *extra, "config.wsgi",
-    ]  # fmt: skip
-    log = OUT / f"gunicorn-{port}.log"  # config/gunicorn.py logs to stdout
-    with log.open("wb") as sink:
-        server = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
-        )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return server, log
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("gunicorn did not start")
-
-
-def stop(server: subprocess.Popen, log: Path) -> str:
-    server.terminate()
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
-    text = log.read_text(errors="replace")
-    log.unlink()
-    return text
+# One worker process: a download is served by one anyway.
+ONE_WORKER = ("--workers", "1")
 
 
 def web(env: dict, cookie: str, rows: int) -> dict:
     results = {}
     # 1. As deployed: config/gunicorn.py's gthread worker and its timeout.
     port = free_port()
-    server, log = gunicorn(env, port)
+    server, log = gunicorn(env, port, *ONE_WORKER)
     try:
         results["deployed_default_timeout"] = web_download(port, cookie)
     finally:
@@ -355,7 +319,9 @@ def web(env: dict, cookie: str, rows: int) -> dict:
     #    it mid-stream. Does the client notice?
     short = max(1, int(full / 3))
     port = free_port()
-    server, log = gunicorn(env, port, "--timeout", str(short), "--worker-class", "sync")
+    server, log = gunicorn(
+        env, port, *ONE_WORKER, "--timeout", str(short), "--worker-class", "sync"
+    )
     try:
         cut = web_download(port, cookie)
     finally:
@@ -367,7 +333,7 @@ def web(env: dict, cookie: str, rows: int) -> dict:
     #    heartbeat going while another thread streams.
     port = free_port()
     server, log = gunicorn(
-        env, port, "--timeout", str(short), "--worker-class", "gthread"
+        env, port, *ONE_WORKER, "--timeout", str(short), "--worker-class", "gthread"
     )
     try:
         results["gthread_short_timeout"] = web_download(port, cookie) | {

@@ -1,0 +1,227 @@
+"""Load test: the site under gunicorn, measured from 127.0.0.1 (issue 12).
+
+    .venv/bin/python bench/load.py                           # wrk: 3 runs of 15 s
+    .venv/bin/python bench/load.py --rate 200 --duration 30  # constant arrival rate
+    .venv/bin/python bench/load.py --rate 330 --duration 60  # issue 12's steady hold
+
+It creates its own PostgreSQL database (default bench_load; dropped at the end
+unless --keep), migrates it, loads the demo campaign (`manage.py load_demo`) and
+serves it with gunicorn and the project's own config/gunicorn.py: DEBUG off,
+PostgreSQL, Redis as cache and broker (default db 13, which must be empty; it is
+flushed at the end), RATELIMIT_ENABLE=0, and bench/load_settings.py, which only
+adds a hello-world URL. Then, with `wrk` (closed loop, --connections at once):
+
+- hello: GET /bench/hello, the floor (middleware and gunicorn, no query);
+- page: GET /campaigns/<demo>/ as a first-time visitor (no cookie);
+- sign: POST /campaigns/<demo>/ with one CSRF cookie and token and a new email
+  address each time; a 302 is an accepted signature.
+
+It prints req/s, p50/p95, errors and the ratios page/hello and sign/hello of
+each run and their medians, and checks that the stored signatures match the
+accepted responses. With --rate, an open-loop client (aiohttp) instead sends
+sign POSTs on a fixed schedule, each when due whatever the others are doing, so
+a slow server shows as latency (wrk's latency is connections / throughput), and
+every accepted address must be stored. Figures go to stdout and bench/out/.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import redis
+from benchlib import (
+    OUT,
+    ROOT,
+    add_database_arguments,
+    admin_sql,
+    free_port,
+    gunicorn,
+    stop,
+)
+from loadlib import (
+    median_of,
+    open_loop,
+    prepare_site,
+    run_wrk,
+    sign_form,
+    site_env,
+    stored_emails,
+    wait_for,
+)
+
+sys.path.insert(0, str(ROOT))
+from campaign.demo import DEMO_SLUG  # noqa: E402 (plain constants, no Django)
+
+PAGE = f"/campaigns/{DEMO_SLUG}/"
+HELLO = "/bench/hello"
+# Issue 12's goals, printed beside the figures.
+GOALS = {"page_ratio": 0.5, "sign_ratio": 0.25, "rate_p95_ms": 100}
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=3, help="Median of this many.")
+    parser.add_argument(
+        "--duration", type=int, help="Seconds per run (wrk: 15, --rate: 30)."
+    )
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads.")
+    parser.add_argument(
+        "--rate", type=float, help="Sign POSTs per second, open loop, instead of wrk."
+    )
+    parser.add_argument("--workers", type=int, help="WEB_CONCURRENCY for gunicorn.")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
+    add_database_arguments(parser, db="bench_load")
+    args = parser.parse_args()
+    args.duration = args.duration or (30 if args.rate else 15)
+    return args
+
+
+def settled_count(db_url: str, prefix: str) -> set[str]:
+    """The stored addresses once requests cut off at the end have finished."""
+    stored, deadline = stored_emails(db_url, prefix), time.monotonic() + 15
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        again = stored_emails(db_url, prefix)
+        if again == stored:
+            break
+        stored = again
+    return stored
+
+
+def wrk_run(base: str, db_url: str, sign: tuple[str, str], prefix: str, args):
+    """hello, page and sign back to back: their ratios come from the same minute."""
+    wrk = {
+        "duration": args.duration,
+        "connections": args.connections,
+        "threads": args.threads,
+    }
+    run = {
+        "hello": run_wrk(base + HELLO, HELLO, "200", **wrk),
+        "page": run_wrk(base + PAGE, PAGE, "200", **wrk),
+        "sign": run_wrk(base + PAGE, PAGE, "302", *sign, prefix, **wrk),
+    }
+    signed = run["sign"]
+    stored = len(settled_count(db_url, prefix))
+    # wrk stops mid-request: the server may finish (and store) what it had.
+    unanswered = signed["sent"] - signed["expected"] - signed["unexpected"]
+    signed["stored"] = stored
+    signed["cut_off_at_end"] = unanswered
+    signed["stored_matches"] = int(
+        signed["expected"] <= stored <= signed["expected"] + unanswered
+    )
+    for name in ("page", "sign"):
+        run[name]["ratio"] = round(
+            run[name]["req_per_s"] / run["hello"]["req_per_s"], 3
+        )
+    for name, f in run.items():
+        ratio = f"  {f['ratio']:.3f}x hello" if "ratio" in f else ""
+        print(
+            f"  {name:5} {f['req_per_s']:8.1f} req/s  p50 {f['p50_ms']:7.1f} ms"
+            f"  p95 {f['p95_ms']:7.1f} ms  errors {f['errors']}{ratio}",
+            flush=True,
+        )
+    print(f"  stored {stored}, accepted {signed['expected']}, cut off {unanswered}")
+    return run
+
+
+def rate_run(base: str, db_url: str, sign: tuple[str, str], prefix: str, args):
+    cookie, form = sign
+    run = open_loop(
+        base + PAGE, rate=args.rate, duration=args.duration, cookie=cookie,
+        form=form, prefix=prefix,
+    )  # fmt: skip
+    accepted = run.pop("accepted_emails")
+    unanswered = run.pop("unanswered_emails")
+    stored = settled_count(db_url, prefix)
+    run["stored"] = len(stored)
+    # Every accepted address stored once; anything else stored only if the
+    # client gave up waiting for its answer.
+    run["stored_matches"] = int(accepted <= stored and stored - accepted <= unanswered)
+    print(
+        f"  {run['offered_per_s']} sent/s, {run['achieved_per_s']} accepted/s, "
+        f"p50 {run['p50_ms']} p95 {run['p95_ms']} p99 {run['p99_ms']} ms, "
+        f"errors {run['errors']} {run['error_kinds'] or ''}, stored {len(stored)}",
+        flush=True,
+    )
+    return run
+
+
+def summarise(runs: list[dict], args) -> dict:
+    if args.rate:
+        median = median_of(runs)
+        median["p95_goal_met"] = int(median["p95_ms"] < GOALS["rate_p95_ms"])
+        return median
+    median = {name: median_of([run[name] for run in runs]) for name in runs[0]}
+    median["page"]["goal_met"] = int(median["page"]["ratio"] >= GOALS["page_ratio"])
+    median["sign"]["goal_met"] = int(median["sign"]["ratio"] >= GOALS["sign_ratio"])
+    return median
+
+
+def measure(args, env: dict, db_url: str, port: int) -> dict:
+    base = f"http://127.0.0.1:{port}"
+    server, log = gunicorn(env, port)
+    try:
+        wait_for(base + "/healthz", seconds=60)
+        sign = sign_form(base, PAGE)
+        tag = f"b{int(time.time())}"
+        print("warm-up ...", flush=True)
+        warm = {"duration": 3, "connections": args.connections, "threads": 1}
+        run_wrk(base + HELLO, HELLO, "200", **warm)
+        run_wrk(base + PAGE, PAGE, "200", **warm)
+        run_wrk(base + PAGE, PAGE, "302", *sign, f"{tag}-warm", **warm)
+        runs = []
+        for n in range(1, args.runs + 1):
+            print(f"run {n} of {args.runs}:", flush=True)
+            measure_run = rate_run if args.rate else wrk_run
+            runs.append(measure_run(base, db_url, sign, f"{tag}-{n}", args))
+    finally:
+        text = stop(server, log)
+    return {
+        "median": summarise(runs, args),
+        "runs": runs,
+        # Logged by gunicorn when max_requests recycles a worker (config/gunicorn.py).
+        "worker_recycles": text.count("Autorestarting worker"),
+        "server_errors_logged": text.count('"level": "ERROR"'),
+    }
+
+
+def main() -> None:
+    args = parse_args()
+    broker = redis.Redis.from_url(args.redis)
+    if broker.dbsize():
+        raise SystemExit(f"{args.redis} is not empty: pick another --redis db.")
+    db_url = f"{args.server}/{args.db}"
+    port = free_port()
+    env = site_env(db_url=db_url, redis_url=args.redis, port=port)
+    if args.workers:
+        env["WEB_CONCURRENCY"] = str(args.workers)
+    admin_sql(
+        args.server,
+        f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)',
+        f'CREATE DATABASE "{args.db}"',
+    )
+    load_before = os.getloadavg()[0]
+    try:
+        prepare_site(env)
+        report = measure(args, env, db_url, port)
+    finally:
+        broker.flushdb()
+        if not args.keep:
+            admin_sql(args.server, f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
+    report["settings"] = {
+        key: getattr(args, key)
+        for key in ("runs", "duration", "connections", "threads", "rate", "workers")
+    }
+    # Other work on the machine slows every figure; say how busy it was.
+    report["load_average_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    name = f"load-rate-{args.rate:g}.json" if args.rate else "load.json"
+    OUT.mkdir(exist_ok=True)
+    (OUT / name).write_text(json.dumps(report, indent=2) + "\n")
+    print(f"median of {args.runs}:", json.dumps(report["median"], indent=2))
+
+
+if __name__ == "__main__":
+    main()

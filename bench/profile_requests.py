@@ -1,0 +1,249 @@
+"""Where a campaign page view and a sign POST spend their time (issue 12).
+
+    .venv/bin/python bench/profile_requests.py               # 300 of each
+    .venv/bin/python bench/profile_requests.py -n 100
+
+In-process, through Django's test client (the whole middleware stack, the view,
+templates and queries; no HTTP server), against the same set-up as bench/load.py:
+its own PostgreSQL database (default bench_profile) with the demo campaign, DEBUG
+off, Redis as cache and broker (default db 13, flushed at the end), CSRF enforced.
+It reports:
+
+- the queries of one page GET (a first-time visitor: no cookie) and of one sign
+  POST (a new address), with their SQL;
+- the median time of each, and of hello-world, without the profiler: the same
+  ratios as bench/load.py, minus gunicorn and the network;
+- cProfile of n of each: the share of the request spent in each named area
+  (cumulative time; areas overlap, e.g. the letter previews are part of the
+  template), and the top functions by own time.
+
+Figures go to stdout, bench/out/profile.json and bench/out/profile-*.txt.
+"""
+
+import argparse
+import cProfile
+import io
+import json
+import logging
+import os
+import pstats
+import statistics
+import sys
+import time
+
+import redis
+from benchlib import OUT, ROOT, add_database_arguments, admin_sql
+from loadlib import SIGN_FIELDS, prepare_site, site_env
+
+# (label, file ending, function): cumulative time of each, as a share of the
+# handler's. Names are today's: an area whose function is renamed drops out of the
+# report (fix its line here).
+AREAS = [
+    ("whole request (handler)", "django/core/handlers/base.py", "get_response"),
+    ("view function", "campaign/views.py", "campaign_detail"),
+    ("  campaign query", "django/shortcuts.py", "get_object_or_404"),
+    ("  targets query", "campaign/selectors.py", "campaign_targets"),
+    ("  signing state", "campaign/selectors.py", "campaign_signing_state"),
+    ("    letter template checked", "campaign/selectors.py", "_letter_renders"),
+    ("  signature count (Redis)", "campaign/selectors.py", "signature_counts"),
+    ("  letter previews", "campaign/views.py", "_letter_previews"),
+    ("  SignForm()", "campaign/forms.py", "__init__"),
+    ("  form validation", "django/forms/forms.py", "full_clean"),
+    ("    control-character checks", "campaign/validators.py", "_control_chars"),
+    ("  campaign_sign service", "campaign/services/signing.py", "campaign_sign"),
+    ("    SELECT ... FOR UPDATE", "campaign/services/signing.py", "_signature_locked"),
+    ("    INSERT signature", "campaign/services/signing.py", "_inserted_unless_raced"),
+    (
+        "    outbox row (renders the email)",
+        "campaign/services/signing.py",
+        "_confirmation_queue",
+    ),
+    ("    COMMIT", "django/db/backends/base/base.py", "commit"),
+    ("    Celery publish", "celery/app/task.py", "apply_async"),
+    ("template rendering", "django/template/response.py", "render"),
+    ("  {% crispy form %}", "crispy_forms/templatetags/crispy_forms_tags.py", "render"),
+    ("    widget templates", "django/forms/renderers.py", "render"),
+    ("SQL execute (all queries)", "django/db/backends/utils.py", "_execute"),
+    ("CSRF token", "django/middleware/csrf.py", "get_token"),
+    ("CSRF check (parses the body)", "django/middleware/csrf.py", "process_view"),
+    ("session save", "django/contrib/sessions/backends/db.py", "save"),
+    ("logging handlers", "logging/__init__.py", "callHandlers"),
+]
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("-n", type=int, default=300, help="Requests of each kind.")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
+    add_database_arguments(parser, db="bench_profile")
+    return parser.parse_args()
+
+
+def setup_django(env: dict) -> None:
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    # One JSON line per request, as in production, but not onto this report.
+    for handler in logging.getLogger().handlers:
+        handler.setStream(open(os.devnull, "w"))  # noqa: SIM115 (for the process)
+
+
+class Requests:
+    """The three requests bench/load.py makes, as callables of one test client."""
+
+    def __init__(self) -> None:
+        from django.test import Client
+
+        from campaign.demo import DEMO_SLUG
+
+        self.page_url = f"/campaigns/{DEMO_SLUG}/"
+        self.visitor = Client()
+        self.signer = Client(enforce_csrf_checks=True)
+        page = self.signer.get(self.page_url)  # the CSRF cookie and token
+        self.token = page.content.decode().split('name="csrfmiddlewaretoken" value="')
+        self.token = self.token[1].split('"')[0]
+        self.n = 0
+
+    def hello(self):
+        return self.visitor.get("/bench/hello"), 200
+
+    def page(self):
+        self.visitor.cookies.clear()  # a first-time visitor, as wrk's are
+        return self.visitor.get(self.page_url), 200
+
+    def sign(self):
+        self.n += 1
+        data = {
+            **SIGN_FIELDS,
+            "csrfmiddlewaretoken": self.token,
+            "email": f"profile-{time.time_ns()}-{self.n}@example.com",
+        }
+        return self.signer.post(self.page_url, data), 302
+
+
+def call(request) -> None:
+    response, expected = request()
+    assert response.status_code == expected, (response.status_code, expected)
+
+
+def queries_of(request) -> list[str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        call(request)
+    return [q["sql"] for q in captured.captured_queries]
+
+
+def timed(function, n: int) -> dict:
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - start) * 1000)
+    return {
+        "median_ms": round(statistics.median(times), 2),
+        "mean_ms": round(statistics.mean(times), 2),
+    }
+
+
+def crispy_form():
+    """A callable rendering only `{% crispy form %}` for a new visitor's SignForm."""
+    from django.template import engines
+
+    from campaign.forms import SignForm
+    from campaign.models import Campaign
+
+    campaign = Campaign.objects.select_related("letter_template").get()
+    template = engines["django"].from_string(
+        "{% load crispy_forms_tags %}{% crispy form %}"
+    )
+    return lambda: template.render({"form": SignForm(campaign=campaign)})
+
+
+def profiled(request, n: int, name: str) -> dict:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(n):
+        call(request)
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    cumulative = {}
+    for (file, _line, func), (_cc, _nc, _tt, ct, _callers) in stats.stats.items():
+        for label, ending, wanted in AREAS:
+            if func == wanted and file.endswith(ending):
+                cumulative[label] = cumulative.get(label, 0.0) + ct
+    whole = cumulative.get(AREAS[0][0]) or 1.0
+    # "ms per request (share of the handler)"; areas this request never enters
+    # are left out.
+    areas = {
+        label: f"{1000 * cumulative[label] / n:.2f} ms"
+        f" ({100 * cumulative[label] / whole:.0f}%)"
+        for label, *_ in AREAS
+        if label in cumulative
+    }
+    text = io.StringIO()
+    report = pstats.Stats(profiler, stream=text).strip_dirs()
+    report.sort_stats("tottime").print_stats(30)
+    report.sort_stats("cumulative").print_stats(60)
+    (OUT / f"profile-{name}.txt").write_text(text.getvalue())
+    return {"ms_per_request_profiled": round(1000 * whole / n, 2), "areas": areas}
+
+
+def main() -> None:
+    args = parse_args()
+    broker = redis.Redis.from_url(args.redis)
+    if broker.dbsize():
+        raise SystemExit(f"{args.redis} is not empty: pick another --redis db.")
+    db_url = f"{args.server}/{args.db}"
+    admin_sql(
+        args.server,
+        f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)',
+        f'CREATE DATABASE "{args.db}"',
+    )
+    env = site_env(db_url=db_url, redis_url=args.redis, port=0)
+    try:
+        prepare_site(env)
+        setup_django(env)
+        report = measure(args)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        broker.flushdb()
+        if not args.keep:
+            admin_sql(args.server, f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
+    OUT.mkdir(exist_ok=True)
+    (OUT / "profile.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+
+
+def measure(args) -> dict:
+    requests = Requests()
+    kinds = {"hello": requests.hello, "page": requests.page, "sign": requests.sign}
+    for request in kinds.values():  # warm-up: imports, templates, connections
+        for _ in range(20):
+            call(request)
+    report = {"queries": {}, "timing": {}, "profile": {}}
+    for name in ("page", "sign"):
+        sql = queries_of(kinds[name])
+        report["queries"][name] = {"count": len(sql), "sql": [s[:160] for s in sql]}
+    for name, request in kinds.items():
+        report["timing"][name] = timed(lambda r=request: call(r), args.n)
+    # The page's biggest area, timed alone without the profiler to confirm it.
+    report["timing"]["crispy_form_alone"] = timed(crispy_form(), args.n)
+    hello = report["timing"]["hello"]["median_ms"]
+    report["ratio_to_hello"] = {
+        name: round(hello / report["timing"][name]["median_ms"], 3)
+        for name in ("page", "sign")
+    }
+    for name in ("page", "sign"):
+        report["profile"][name] = profiled(kinds[name], args.n, name)
+    report["load_average_1min"] = round(os.getloadavg()[0], 2)
+    return report
+
+
+if __name__ == "__main__":
+    main()
