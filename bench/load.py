@@ -27,6 +27,7 @@ every accepted address must be stored. Figures go to stdout and bench/out/.
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
 
@@ -72,6 +73,11 @@ def parse_args():
         "--rate", type=float, help="Sign POSTs per second, open loop, instead of wrk."
     )
     parser.add_argument("--workers", type=int, help="WEB_CONCURRENCY for gunicorn.")
+    parser.add_argument(
+        "--gunicorn",
+        default="",
+        help="Options after config/gunicorn.py's, e.g. '--max-requests 0'.",
+    )
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
     add_database_arguments(parser, db="bench_load")
     args = parser.parse_args()
@@ -162,7 +168,7 @@ def summarise(runs: list[dict], args) -> dict:
 
 def measure(args, env: dict, db_url: str, port: int) -> dict:
     base = f"http://127.0.0.1:{port}"
-    server, log = gunicorn(env, port)
+    server, log = gunicorn(env, port, *shlex.split(args.gunicorn))
     try:
         wait_for(base + "/healthz", seconds=60)
         sign = sign_form(base, PAGE)
@@ -213,7 +219,15 @@ def main() -> None:
             admin_sql(args.server, f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
     report["settings"] = {
         key: getattr(args, key)
-        for key in ("runs", "duration", "connections", "threads", "rate", "workers")
+        for key in (
+            "runs",
+            "duration",
+            "connections",
+            "threads",
+            "rate",
+            "workers",
+            "gunicorn",
+        )
     }
     # Other work on the machine slows every figure; say how busy it was.
     report["load_average_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]

@@ -194,7 +194,7 @@ def stored_emails(db_url: str, prefix: str) -> set[str]:
 def median_of(runs: list[dict]) -> dict:
     """Each numeric figure's median over the runs (one run is its own median)."""
     keys = [k for k, v in runs[0].items() if isinstance(v, int | float)]
-    return {key: round(statistics.median(run[key] for run in runs), 2) for key in keys}
+    return {key: round(statistics.median(run[key] for run in runs), 3) for key in keys}
 
 
 def wait_for(url: str, *, seconds: float) -> None:

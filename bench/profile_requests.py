@@ -12,21 +12,19 @@ It reports:
 - the queries of one page GET (a first-time visitor: no cookie) and of one sign
   POST (a new address), with their SQL;
 - the median time of each, and of hello-world, without the profiler: the same
-  ratios as bench/load.py, minus gunicorn and the network;
-- cProfile of n of each: the share of the request spent in each named area
-  (cumulative time; areas overlap, e.g. the letter previews are part of the
-  template), and the top functions by own time.
+  ratios as bench/load.py, minus gunicorn and the network; and the page in
+  parts (view, rendering, rendering without `{% crispy form %}`), likewise;
+- pyinstrument (sampling every 1 ms, so deep template rendering is not
+  inflated the way cProfile inflates it) over n of each: the time per request
+  inside each named area, nested as the calls are, and the call tree.
 
 Figures go to stdout, bench/out/profile.json and bench/out/profile-*.txt.
 """
 
 import argparse
-import cProfile
-import io
 import json
 import logging
 import os
-import pstats
 import statistics
 import sys
 import time
@@ -149,46 +147,83 @@ def timed(function, n: int) -> dict:
     }
 
 
-def crispy_form():
-    """A callable rendering only `{% crispy form %}` for a new visitor's SignForm."""
+FORM_TAG = "{% crispy form %}"
+
+
+def page_parts(n: int) -> dict:
+    """The page GET in parts, without a profiler (which inflates code made of many
+    small calls, such as template rendering, about twofold): the view alone (its
+    queries, previews and form; TemplateResponse renders later), the rendering of
+    its response, and the same template rendered without its FORM_TAG. The rest
+    of a request is the middleware and the handler."""
+    from django.contrib.auth.models import AnonymousUser
     from django.template import engines
+    from django.test import RequestFactory
 
-    from campaign.forms import SignForm
-    from campaign.models import Campaign
+    from campaign.demo import DEMO_SLUG
+    from campaign.views import campaign_detail
 
-    campaign = Campaign.objects.select_related("letter_template").get()
-    template = engines["django"].from_string(
-        "{% load crispy_forms_tags %}{% crispy form %}"
-    )
-    return lambda: template.render({"form": SignForm(campaign=campaign)})
+    factory = RequestFactory()
+    times = {"view": [], "render": [], "render_without_form_tag": []}
+    for _ in range(n):
+        request = factory.get(f"/campaigns/{DEMO_SLUG}/")
+        request.user = AnonymousUser()  # for the auth context processor
+        start = time.perf_counter()
+        response = campaign_detail(request, slug=DEMO_SLUG)
+        middle = time.perf_counter()
+        response.render()
+        times["view"].append((middle - start) * 1000)
+        times["render"].append((time.perf_counter() - middle) * 1000)
+        source = response.resolve_template(response.template_name).template.source
+        formless = engines["django"].from_string(source.replace(FORM_TAG, ""))
+        start = time.perf_counter()
+        formless.render(response.context_data, request)
+        times["render_without_form_tag"].append((time.perf_counter() - start) * 1000)
+    report = {
+        f"page_{part}_ms": round(statistics.median(values), 2)
+        for part, values in times.items()
+    }
+    report["form_tag_in_template"] = FORM_TAG in source
+    return report
+
+
+def area_times(root) -> dict[str, float]:
+    """Seconds inside each area: a frame that matches counts once with all below
+    it (a recursive template node is not counted again inside itself)."""
+    totals: dict[str, float] = {}
+    stack = [(root, frozenset())]
+    while stack:
+        frame, inside = stack.pop()
+        for label, ending, function in AREAS:
+            if (
+                label not in inside
+                and frame.function == function
+                and (frame.file_path or "").endswith(ending)
+            ):
+                totals[label] = totals.get(label, 0.0) + frame.time
+                inside = inside | {label}
+        stack.extend((child, inside) for child in frame.children)
+    return totals
 
 
 def profiled(request, n: int, name: str) -> dict:
-    profiler = cProfile.Profile()
-    profiler.enable()
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.001)
+    profiler.start()
     for _ in range(n):
         call(request)
-    profiler.disable()
-    stats = pstats.Stats(profiler)
-    cumulative = {}
-    for (file, _line, func), (_cc, _nc, _tt, ct, _callers) in stats.stats.items():
-        for label, ending, wanted in AREAS:
-            if func == wanted and file.endswith(ending):
-                cumulative[label] = cumulative.get(label, 0.0) + ct
-    whole = cumulative.get(AREAS[0][0]) or 1.0
+    profiler.stop()
+    totals = area_times(profiler.last_session.root_frame(trim_stem=False))
+    whole = totals.get(AREAS[0][0]) or 1.0
     # "ms per request (share of the handler)"; areas this request never enters
     # are left out.
     areas = {
-        label: f"{1000 * cumulative[label] / n:.2f} ms"
-        f" ({100 * cumulative[label] / whole:.0f}%)"
+        label: f"{1000 * totals[label] / n:.2f} ms ({100 * totals[label] / whole:.0f}%)"
         for label, *_ in AREAS
-        if label in cumulative
+        if label in totals
     }
-    text = io.StringIO()
-    report = pstats.Stats(profiler, stream=text).strip_dirs()
-    report.sort_stats("tottime").print_stats(30)
-    report.sort_stats("cumulative").print_stats(60)
-    (OUT / f"profile-{name}.txt").write_text(text.getvalue())
+    (OUT / f"profile-{name}.txt").write_text(profiler.output_text(show_all=False))
     return {"ms_per_request_profiled": round(1000 * whole / n, 2), "areas": areas}
 
 
@@ -232,8 +267,7 @@ def measure(args) -> dict:
         report["queries"][name] = {"count": len(sql), "sql": [s[:160] for s in sql]}
     for name, request in kinds.items():
         report["timing"][name] = timed(lambda r=request: call(r), args.n)
-    # The page's biggest area, timed alone without the profiler to confirm it.
-    report["timing"]["crispy_form_alone"] = timed(crispy_form(), args.n)
+    report["timing"]["page_parts"] = page_parts(args.n)
     hello = report["timing"]["hello"]["median_ms"]
     report["ratio_to_hello"] = {
         name: round(hello / report["timing"][name]["median_ms"], 3)
