@@ -88,8 +88,12 @@ def parse_args():
     return args
 
 
-def settled_count(db_url: str, prefix: str) -> set[str]:
-    """The stored addresses once requests cut off at the end have finished."""
+def settled(base: str, db_url: str, prefix: str) -> tuple[set[str], float | None]:
+    """The stored addresses once the server has caught up: gunicorn keeps working
+    through requests whose client gave up (an overload leaves a queue behind),
+    and the next run must not start behind it. Also how long that took (None:
+    not within 5 minutes)."""
+    drained = wait_for(base + HELLO, seconds=300, within=0.1)
     stored, deadline = stored_emails(db_url, prefix), time.monotonic() + 15
     while time.monotonic() < deadline:
         time.sleep(1)
@@ -97,7 +101,7 @@ def settled_count(db_url: str, prefix: str) -> set[str]:
         if again == stored:
             break
         stored = again
-    return stored
+    return stored, drained
 
 
 def wrk_run(base: str, db_url: str, sign: tuple[str, str], prefix: str, args):
@@ -113,7 +117,8 @@ def wrk_run(base: str, db_url: str, sign: tuple[str, str], prefix: str, args):
         "sign": run_wrk(base + PAGE, PAGE, "302", *sign, prefix, **wrk),
     }
     signed = run["sign"]
-    stored = len(settled_count(db_url, prefix))
+    stored, signed["drain_seconds"] = settled(base, db_url, prefix)
+    stored = len(stored)
     # wrk stops mid-request: the server may finish (and store) what it had.
     unanswered = signed["sent"] - signed["expected"] - signed["unexpected"]
     signed["stored"] = stored
@@ -145,7 +150,7 @@ def rate_run(base: str, db_url: str, sign: tuple[str, str], prefix: str, args, *
     )  # fmt: skip
     accepted = run.pop("accepted_emails")
     unanswered = run.pop("unanswered_emails")
-    stored = settled_count(db_url, prefix)
+    stored, run["drain_seconds"] = settled(base, db_url, prefix)
     run["stored"] = len(stored)
     # Every accepted address stored once; anything else stored only if the
     # client gave up waiting for its answer.
@@ -184,7 +189,8 @@ def measure(args, env: dict, db_url: str, port: int) -> dict:
     base = f"http://127.0.0.1:{port}"
     server, log = gunicorn(env, port, *shlex.split(args.gunicorn))
     try:
-        wait_for(base + "/healthz", seconds=60)
+        if wait_for(base + "/healthz", seconds=60) is None:
+            raise SystemExit("gunicorn's workers did not answer /healthz in 60 s")
         sign = sign_form(base, PAGE)
         tag = f"b{int(time.time())}"
         print("warm-up ...", flush=True)

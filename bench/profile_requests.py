@@ -13,10 +13,13 @@ It reports:
   POST (a new address), with their SQL;
 - the median time of each, and of hello-world, without the profiler: the same
   ratios as bench/load.py, minus gunicorn and the network; and the page in
-  parts (view, rendering, rendering without `{% crispy form %}`), likewise;
-- pyinstrument (sampling every 1 ms, so deep template rendering is not
-  inflated the way cProfile inflates it) over n of each: the time per request
-  inside each named area, nested as the calls are, and the call tree.
+  parts (view, rendering, rendering without `{% crispy form %}`) and the sign
+  service alone (and its task publishing alone), likewise;
+- pyinstrument (bench/profile_areas.py) over n of each: the time per request
+  inside each named area, nested as the calls are, and the call tree. Like
+  cProfile, it slows code made of many small calls (template rendering) about
+  twofold, so its shares overstate rendering: the parts timed without it are
+  the ones to quote in milliseconds.
 
 Figures go to stdout, bench/out/profile.json and bench/out/profile-*.txt.
 """
@@ -32,41 +35,7 @@ import time
 import redis
 from benchlib import OUT, ROOT, add_database_arguments, admin_sql
 from loadlib import SIGN_FIELDS, prepare_site, site_env
-
-# (label, file ending, function): cumulative time of each, as a share of the
-# handler's. Names are today's: an area whose function is renamed drops out of the
-# report (fix its line here).
-AREAS = [
-    ("whole request (handler)", "django/core/handlers/base.py", "get_response"),
-    ("view function", "campaign/views.py", "campaign_detail"),
-    ("  campaign query", "django/shortcuts.py", "get_object_or_404"),
-    ("  targets query", "campaign/selectors.py", "campaign_targets"),
-    ("  signing state", "campaign/selectors.py", "campaign_signing_state"),
-    ("    letter template checked", "campaign/selectors.py", "_letter_renders"),
-    ("  signature count (Redis)", "campaign/selectors.py", "signature_counts"),
-    ("  letter previews", "campaign/views.py", "_letter_previews"),
-    ("  SignForm()", "campaign/forms.py", "__init__"),
-    ("  form validation", "django/forms/forms.py", "full_clean"),
-    ("    control-character checks", "campaign/validators.py", "_control_chars"),
-    ("  campaign_sign service", "campaign/services/signing.py", "campaign_sign"),
-    ("    SELECT ... FOR UPDATE", "campaign/services/signing.py", "_signature_locked"),
-    ("    INSERT signature", "campaign/services/signing.py", "_inserted_unless_raced"),
-    (
-        "    outbox row (renders the email)",
-        "campaign/services/signing.py",
-        "_confirmation_queue",
-    ),
-    ("    COMMIT", "django/db/backends/base/base.py", "commit"),
-    ("    Celery publish", "celery/app/task.py", "apply_async"),
-    ("template rendering", "django/template/response.py", "render"),
-    ("  {% crispy form %}", "crispy_forms/templatetags/crispy_forms_tags.py", "render"),
-    ("    widget templates", "django/forms/renderers.py", "render"),
-    ("SQL execute (all queries)", "django/db/backends/utils.py", "_execute"),
-    ("CSRF token", "django/middleware/csrf.py", "get_token"),
-    ("CSRF check (parses the body)", "django/middleware/csrf.py", "process_view"),
-    ("session save", "django/contrib/sessions/backends/db.py", "save"),
-    ("logging handlers", "logging/__init__.py", "callHandlers"),
-]
+from profile_areas import profiled
 
 
 def parse_args():
@@ -187,44 +156,31 @@ def page_parts(n: int) -> dict:
     return report
 
 
-def area_times(root) -> dict[str, float]:
-    """Seconds inside each area: a frame that matches counts once with all below
-    it (a recursive template node is not counted again inside itself)."""
-    totals: dict[str, float] = {}
-    stack = [(root, frozenset())]
-    while stack:
-        frame, inside = stack.pop()
-        for label, ending, function in AREAS:
-            if (
-                label not in inside
-                and frame.function == function
-                and (frame.file_path or "").endswith(ending)
-            ):
-                totals[label] = totals.get(label, 0.0) + frame.time
-                inside = inside | {label}
-        stack.extend((child, inside) for child in frame.children)
-    return totals
+def sign_parts(n: int) -> dict:
+    """The sign POST's service alone, without a profiler: campaign_sign() (its
+    queries, the email rendered, COMMIT, the task published on commit), and the
+    publishing alone. The rest of a POST is the view, the form and middleware."""
+    from itertools import count
 
+    from campaign.models import Campaign
+    from campaign.services.delivery import confirmation_enqueue
+    from campaign.services.signing import campaign_sign
 
-def profiled(request, n: int, name: str) -> dict:
-    from pyinstrument import Profiler
+    campaign = Campaign.objects.select_related("letter_template").get()
+    numbers = count()
+    fields = {name: SIGN_FIELDS[name] for name in ("full_name", "postcode")}
 
-    profiler = Profiler(interval=0.001)
-    profiler.start()
-    for _ in range(n):
-        call(request)
-    profiler.stop()
-    totals = area_times(profiler.last_session.root_frame(trim_stem=False))
-    whole = totals.get(AREAS[0][0]) or 1.0
-    # "ms per request (share of the handler)"; areas this request never enters
-    # are left out.
-    areas = {
-        label: f"{1000 * totals[label] / n:.2f} ms ({100 * totals[label] / whole:.0f}%)"
-        for label, *_ in AREAS
-        if label in totals
+    def sign() -> None:
+        email = f"parts-{time.time_ns()}-{next(numbers)}@example.com"
+        campaign_sign(campaign=campaign, email=email, consent_to_send=True, **fields)
+
+    # A task for a row that does not exist: no worker runs, and the queue is
+    # flushed at the end.
+    publish = timed(lambda: confirmation_enqueue(confirmation_id=0), n)
+    return {
+        "campaign_sign_ms": timed(sign, n)["median_ms"],
+        "publish_alone_ms": publish["median_ms"],
     }
-    (OUT / f"profile-{name}.txt").write_text(profiler.output_text(show_all=False))
-    return {"ms_per_request_profiled": round(1000 * whole / n, 2), "areas": areas}
 
 
 def main() -> None:
@@ -268,13 +224,14 @@ def measure(args) -> dict:
     for name, request in kinds.items():
         report["timing"][name] = timed(lambda r=request: call(r), args.n)
     report["timing"]["page_parts"] = page_parts(args.n)
+    report["timing"]["sign_parts"] = sign_parts(args.n)
     hello = report["timing"]["hello"]["median_ms"]
     report["ratio_to_hello"] = {
         name: round(hello / report["timing"][name]["median_ms"], 3)
         for name in ("page", "sign")
     }
     for name in ("page", "sign"):
-        report["profile"][name] = profiled(kinds[name], args.n, name)
+        report["profile"][name] = profiled(lambda r=kinds[name]: call(r), args.n, name)
     report["load_average_1min"] = round(os.getloadavg()[0], 2)
     return report
 
