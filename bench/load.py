@@ -32,12 +32,10 @@ import shlex
 import sys
 import time
 
-import redis
 from benchlib import (
     OUT,
     ROOT,
     add_database_arguments,
-    admin_sql,
     free_port,
     gunicorn,
     stop,
@@ -45,11 +43,10 @@ from benchlib import (
 from loadlib import (
     median_of,
     open_loop,
-    prepare_site,
     run_wrk,
     sign_form,
-    site_env,
     stored_emails,
+    throwaway_site,
     wait_for,
 )
 
@@ -227,39 +224,18 @@ def measure(args, env: dict, db_url: str, port: int) -> dict:
 
 def main() -> None:
     args = parse_args()
-    broker = redis.Redis.from_url(args.redis)
-    if broker.dbsize():
-        raise SystemExit(f"{args.redis} is not empty: pick another --redis db.")
-    db_url = f"{args.server}/{args.db}"
     port = free_port()
-    env = site_env(db_url=db_url, redis_url=args.redis, port=port)
-    if args.workers:
-        env["WEB_CONCURRENCY"] = str(args.workers)
-    admin_sql(
-        args.server,
-        f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)',
-        f'CREATE DATABASE "{args.db}"',
-    )
     load_before = os.getloadavg()[0]
-    try:
-        prepare_site(env)
+    with throwaway_site(args, port=port) as (db_url, env):
+        if args.workers:
+            env["WEB_CONCURRENCY"] = str(args.workers)
         report = measure(args, env, db_url, port)
-    finally:
-        broker.flushdb()
-        if not args.keep:
-            admin_sql(args.server, f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
     report["settings"] = {
         key: getattr(args, key)
         for key in (
-            "runs",
-            "duration",
-            "connections",
-            "threads",
-            "rate",
-            "workers",
-            "gunicorn",
+            "runs", "duration", "connections", "threads", "rate", "workers", "gunicorn"
         )
-    }
+    }  # fmt: skip
     # Other work on the machine slows every figure; say how busy it was.
     report["load_average_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     name = "load-rate.json" if args.rate else "load.json"

@@ -11,10 +11,12 @@ import subprocess
 import time
 import urllib.request
 from collections import Counter
+from contextlib import contextmanager
 from urllib.parse import quote, urlencode
 
 import psycopg2
-from benchlib import OUT, PYTHON, ROOT
+import redis
+from benchlib import OUT, PYTHON, ROOT, admin_sql
 
 LUA = ROOT / "bench" / "load.lua"
 # What a supporter types; bench/load.lua and open_loop() add a new email each time.
@@ -48,21 +50,31 @@ def site_env(*, db_url: str, redis_url: str, port: int) -> dict:
     }
 
 
-def prepare_site(env: dict) -> None:
-    """Migrate, load the demo campaign, collect static files (the manifest
-    storage needs them with DEBUG off)."""
-    for command in (
-        ["migrate", "--noinput"],
-        ["load_demo"],
-        ["collectstatic", "--noinput"],
-    ):
-        subprocess.run(
-            [PYTHON, "manage.py", *command, "-v0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            timeout=600,
-        )
+@contextmanager
+def throwaway_site(args, *, port: int):
+    """The site's data for one bench run: its own database (--db, dropped and
+    re-created; dropped again at the end unless --keep), migrated, with the demo
+    campaign and collected static files (the manifest storage needs them with
+    DEBUG off); and its own Redis db (--redis: must be empty; flushed at the
+    end). Yields the database URL and the site's environment."""
+    broker = redis.Redis.from_url(args.redis)
+    if broker.dbsize():
+        raise SystemExit(f"{args.redis} is not empty: pick another --redis db.")
+    db_url = f"{args.server}/{args.db}"
+    drop = f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)'
+    admin_sql(args.server, drop, f'CREATE DATABASE "{args.db}"')
+    env = site_env(db_url=db_url, redis_url=args.redis, port=port)
+    try:
+        for command in ("migrate --noinput", "load_demo", "collectstatic --noinput"):
+            subprocess.run(
+                [PYTHON, "manage.py", *command.split(), "-v0"],
+                cwd=ROOT, env=env, check=True, timeout=600,
+            )  # fmt: skip
+        yield db_url, env
+    finally:
+        broker.flushdb()
+        if not args.keep:
+            admin_sql(args.server, drop)
 
 
 def sign_form(base: str, path: str) -> tuple[str, str]:
@@ -106,14 +118,12 @@ def percentiles(latencies_ms: list[float]) -> dict:
     return {"p50_ms": rank(0.50), "p95_ms": rank(0.95), "p99_ms": rank(0.99)}
 
 
-async def _open_loop(url, *, rate, duration, cookie, form, prefix, timeout):
+async def _open_loop(url, emails, form, headers, rate, timeout):
     import aiohttp
 
-    headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
     results = []  # (email, status or error name, latency in ms)
 
-    async def one(session, n: int, due: float) -> None:
-        email = f"{prefix}-{n}@example.com"
+    async def one(session, email: str, due: float) -> None:
         data = f"{form}&email={quote(email)}".encode()
         try:
             async with session.post(
@@ -136,11 +146,11 @@ async def _open_loop(url, *, rate, duration, cookie, form, prefix, timeout):
     ) as session:
         start = loop.time()
         tasks = []
-        for n in range(int(rate * duration)):
+        for n, email in enumerate(emails):
             due = start + n / rate
             if due > loop.time():
                 await asyncio.sleep(due - loop.time())
-            tasks.append(asyncio.create_task(one(session, n, due)))
+            tasks.append(asyncio.create_task(one(session, email, due)))
         sent_for = loop.time() - start
         await asyncio.gather(*tasks)
         finished_in = loop.time() - start
@@ -152,17 +162,10 @@ def open_loop(url: str, *, rate: float, duration: int, cookie: str, form: str,
     """Sign POSTs at a constant arrival rate for `duration` seconds, each one
     sent when due whatever the others are doing; waits for every answer (at most
     `timeout` seconds each)."""
-    results, sent_for, finished_in = asyncio.run(
-        _open_loop(
-            url,
-            rate=rate,
-            duration=duration,
-            cookie=cookie,
-            form=form,
-            prefix=prefix,
-            timeout=timeout,
-        )  # fmt: skip
-    )
+    emails = [f"{prefix}-{n}@example.com" for n in range(int(rate * duration))]
+    headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+    outcome = _open_loop(url, emails, form, headers, rate, timeout)
+    results, sent_for, finished_in = asyncio.run(outcome)
     accepted = [r for r in results if r[1] == 302]
     errors = [r for r in results if r[1] != 302]
     return {

@@ -24,7 +24,7 @@ AREAS = [
     ("  letter previews", "campaign/views.py", "_letter_previews"),
     ("  SignForm()", "campaign/forms.py", "__init__"),
     ("  form validation", "django/forms/forms.py", "full_clean"),
-    ("    control-character checks", "campaign/validators.py", "_control_chars"),
+    ("    letter text rules", "campaign/validators.py", "validate_text_block"),
     ("  campaign_sign service", "campaign/services/signing.py", "campaign_sign"),
     ("    SELECT ... FOR UPDATE", "campaign/services/signing.py", "_signature_locked"),
     ("    INSERT signature", "campaign/services/signing.py", "_inserted_unless_raced"),

@@ -11,10 +11,11 @@ It reports:
 
 - the queries of one page GET (a first-time visitor: no cookie) and of one sign
   POST (a new address), with their SQL;
-- the median time of each, and of hello-world, without the profiler: the same
-  ratios as bench/load.py, minus gunicorn and the network; and the page in
-  parts (view, rendering, rendering without `{% crispy form %}`) and the sign
-  service alone (and its task publishing alone), likewise;
+- without a profiler, round by round (so that figures compared share the
+  machine's load): the median time of each, and of hello-world (the ratios of
+  bench/load.py, minus gunicorn and the network); the page in parts (view,
+  rendering, rendering without `{% crispy form %}`); the sign service alone,
+  and its task publishing alone;
 - pyinstrument (bench/profile_areas.py) over n of each: the time per request
   inside each named area, nested as the calls are, and the call tree. Like
   cProfile, it slows code made of many small calls (template rendering) about
@@ -31,10 +32,10 @@ import os
 import statistics
 import sys
 import time
+from collections import defaultdict
 
-import redis
-from benchlib import OUT, ROOT, add_database_arguments, admin_sql
-from loadlib import SIGN_FIELDS, prepare_site, site_env
+from benchlib import OUT, ROOT, add_database_arguments
+from loadlib import SIGN_FIELDS, throwaway_site
 from profile_areas import profiled
 
 
@@ -104,27 +105,50 @@ def queries_of(request) -> list[str]:
     return [q["sql"] for q in captured.captured_queries]
 
 
-def timed(function, n: int) -> dict:
-    times = []
+def ms_since(start: float) -> float:
+    return (time.perf_counter() - start) * 1000
+
+
+def timings(probes: list, n: int) -> dict:
+    """Each probe returns {part: ms} for one round; the rounds interleave the
+    probes, so figures compared with each other share the machine's load (other
+    work on it comes and goes). Median and mean of each part over n rounds."""
+    samples = defaultdict(list)
     for _ in range(n):
-        start = time.perf_counter()
-        function()
-        times.append((time.perf_counter() - start) * 1000)
+        for probe in probes:
+            for part, ms in probe().items():
+                samples[part].append(ms)
     return {
-        "median_ms": round(statistics.median(times), 2),
-        "mean_ms": round(statistics.mean(times), 2),
+        part: {
+            "median_ms": round(statistics.median(values), 2),
+            "mean_ms": round(statistics.mean(values), 2),
+        }
+        for part, values in samples.items()
     }
+
+
+def requests_probe(requests: Requests):
+    """The three requests, whole, through the test client."""
+
+    def probe() -> dict:
+        times = {}
+        for name in ("hello", "page", "sign"):
+            start = time.perf_counter()
+            call(getattr(requests, name))
+            times[name] = ms_since(start)
+        return times
+
+    return probe
 
 
 FORM_TAG = "{% crispy form %}"
 
 
-def page_parts(n: int) -> dict:
-    """The page GET in parts, without a profiler (which inflates code made of many
-    small calls, such as template rendering, about twofold): the view alone (its
-    queries, previews and form; TemplateResponse renders later), the rendering of
-    its response, and the same template rendered without its FORM_TAG. The rest
-    of a request is the middleware and the handler."""
+def page_probe():
+    """The page GET in parts: the view alone (its queries, previews and form;
+    TemplateResponse renders later), the rendering of its response, and the same
+    template rendered without its FORM_TAG. The rest of a request is the
+    middleware and the handler."""
     from django.contrib.auth.models import AnonymousUser
     from django.template import engines
     from django.test import RequestFactory
@@ -132,34 +156,34 @@ def page_parts(n: int) -> dict:
     from campaign.demo import DEMO_SLUG
     from campaign.views import campaign_detail
 
-    factory = RequestFactory()
-    times = {"view": [], "render": [], "render_without_form_tag": []}
-    for _ in range(n):
-        request = factory.get(f"/campaigns/{DEMO_SLUG}/")
+    def view():
+        request = RequestFactory().get(f"/campaigns/{DEMO_SLUG}/")
         request.user = AnonymousUser()  # for the auth context processor
+        return request, campaign_detail(request, slug=DEMO_SLUG)
+
+    _, response = view()
+    source = response.resolve_template(response.template_name).template.source
+    formless = engines["django"].from_string(source.replace(FORM_TAG, ""))
+
+    def probe() -> dict:
         start = time.perf_counter()
-        response = campaign_detail(request, slug=DEMO_SLUG)
-        middle = time.perf_counter()
+        request, response = view()
+        times = {"page_view": ms_since(start)}
+        start = time.perf_counter()
         response.render()
-        times["view"].append((middle - start) * 1000)
-        times["render"].append((time.perf_counter() - middle) * 1000)
-        source = response.resolve_template(response.template_name).template.source
-        formless = engines["django"].from_string(source.replace(FORM_TAG, ""))
+        times["page_render"] = ms_since(start)
         start = time.perf_counter()
         formless.render(response.context_data, request)
-        times["render_without_form_tag"].append((time.perf_counter() - start) * 1000)
-    report = {
-        f"page_{part}_ms": round(statistics.median(values), 2)
-        for part, values in times.items()
-    }
-    report["form_tag_in_template"] = FORM_TAG in source
-    return report
+        times["page_render_without_form_tag"] = ms_since(start)
+        return times
+
+    return probe, FORM_TAG in source
 
 
-def sign_parts(n: int) -> dict:
-    """The sign POST's service alone, without a profiler: campaign_sign() (its
-    queries, the email rendered, COMMIT, the task published on commit), and the
-    publishing alone. The rest of a POST is the view, the form and middleware."""
+def sign_probe():
+    """The sign POST's service alone: campaign_sign() (its queries, the email
+    rendered, COMMIT, the task published on commit), and the publishing alone.
+    The rest of a POST is the view, the form and the middleware."""
     from itertools import count
 
     from campaign.models import Campaign
@@ -170,42 +194,31 @@ def sign_parts(n: int) -> dict:
     numbers = count()
     fields = {name: SIGN_FIELDS[name] for name in ("full_name", "postcode")}
 
-    def sign() -> None:
+    def probe() -> dict:
         email = f"parts-{time.time_ns()}-{next(numbers)}@example.com"
+        start = time.perf_counter()
         campaign_sign(campaign=campaign, email=email, consent_to_send=True, **fields)
+        times = {"campaign_sign": ms_since(start)}
+        start = time.perf_counter()
+        # A task for a row that does not exist: no worker runs, and the queue
+        # is flushed at the end.
+        confirmation_enqueue(confirmation_id=0)
+        times["publish_alone"] = ms_since(start)
+        return times
 
-    # A task for a row that does not exist: no worker runs, and the queue is
-    # flushed at the end.
-    publish = timed(lambda: confirmation_enqueue(confirmation_id=0), n)
-    return {
-        "campaign_sign_ms": timed(sign, n)["median_ms"],
-        "publish_alone_ms": publish["median_ms"],
-    }
+    return probe
 
 
 def main() -> None:
     args = parse_args()
-    broker = redis.Redis.from_url(args.redis)
-    if broker.dbsize():
-        raise SystemExit(f"{args.redis} is not empty: pick another --redis db.")
-    db_url = f"{args.server}/{args.db}"
-    admin_sql(
-        args.server,
-        f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)',
-        f'CREATE DATABASE "{args.db}"',
-    )
-    env = site_env(db_url=db_url, redis_url=args.redis, port=0)
-    try:
-        prepare_site(env)
+    with throwaway_site(args, port=0) as (_db_url, env):
         setup_django(env)
-        report = measure(args)
-    finally:
-        from django.db import connections
+        try:
+            report = measure(args)
+        finally:
+            from django.db import connections
 
-        connections.close_all()
-        broker.flushdb()
-        if not args.keep:
-            admin_sql(args.server, f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
+            connections.close_all()
     OUT.mkdir(exist_ok=True)
     (OUT / "profile.json").write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
@@ -221,10 +234,9 @@ def measure(args) -> dict:
     for name in ("page", "sign"):
         sql = queries_of(kinds[name])
         report["queries"][name] = {"count": len(sql), "sql": [s[:160] for s in sql]}
-    for name, request in kinds.items():
-        report["timing"][name] = timed(lambda r=request: call(r), args.n)
-    report["timing"]["page_parts"] = page_parts(args.n)
-    report["timing"]["sign_parts"] = sign_parts(args.n)
+    page, report["form_tag_in_template"] = page_probe()
+    probes = [requests_probe(requests), page, sign_probe()]
+    report["timing"] = timings(probes, args.n)
     hello = report["timing"]["hello"]["median_ms"]
     report["ratio_to_hello"] = {
         name: round(hello / report["timing"][name]["median_ms"], 3)
