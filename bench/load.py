@@ -134,7 +134,11 @@ def wrk_run(base: str, db_url: str, sign: tuple[str, str], prefix: str, args):
             f"  p95 {f['p95_ms']:7.1f} ms  errors {f['errors']}{ratio}",
             flush=True,
         )
-    print(f"  stored {stored}, accepted {signed['expected']}, cut off {unanswered}")
+    verdict = "ok" if signed["stored_matches"] else "MISMATCH"
+    print(
+        f"  stored {stored}, accepted {signed['expected']}, cut off {unanswered}:"
+        f" {verdict}"
+    )
     return run
 
 
@@ -155,7 +159,8 @@ def rate_run(base: str, db_url: str, sign: tuple[str, str], prefix: str, args, *
     print(
         f"  {run['offered_per_s']} sent/s, {run['achieved_per_s']} accepted/s, "
         f"p50 {run['p50_ms']} p95 {run['p95_ms']} p99 {run['p99_ms']} ms, "
-        f"errors {run['errors']} {run['error_kinds'] or ''}, stored {len(stored)}",
+        f"errors {run['errors']} {run['error_kinds'] or ''}, stored {len(stored)}"
+        f" ({'ok' if run['stored_matches'] else 'MISMATCH'})",
         flush=True,
     )
     return run
