@@ -2,6 +2,7 @@
 (aiosmtpd), a Celery worker process on the local Redis, and headless Chromium."""
 
 import asyncio
+import contextlib
 import email
 import os
 import signal
@@ -39,7 +40,9 @@ class SmtpSink:
     accepted, so a test can kill a sender mid-batch. `stall` (seconds) keeps the
     message but holds back the server's "250" that tells the sender so: a sender
     killed then has delivered a message it could not record. `stalled` counts the
-    senders waiting so. reset() sets both back to 0."""
+    senders waiting so. reset() sets both back to 0. `peers` holds each SMTP
+    connection's client address: how many connections the messages came over.
+    Inside `with refusing():` nothing listens on the port."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
@@ -47,6 +50,7 @@ class SmtpSink:
         self.delay = 0.0
         self.stall = 0.0
         self.stalled = 0
+        self.peers: set[tuple[str, int]] = set()
         self._replies: deque[str] = deque()
         self._cond = threading.Condition()
         self.port = free_port()
@@ -54,6 +58,7 @@ class SmtpSink:
         self._controller = Controller(self, hostname=self.host, port=self.port)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        self.peers.add(session.peer)
         if self.delay:
             await asyncio.sleep(self.delay)
         envelope.rcpt_tos.append(address)
@@ -85,6 +90,7 @@ class SmtpSink:
     def reset(self) -> None:
         with self._cond:
             self.messages.clear()
+            self.peers.clear()
             self._replies.clear()
             self.attempts = 0
             self.delay = 0.0
@@ -106,6 +112,17 @@ class SmtpSink:
 
     def start(self) -> None:
         self._controller.start()
+
+    @contextlib.contextmanager
+    def refusing(self):
+        """Stop listening for the block (connections are refused), then listen
+        again on the same port (a stopped controller cannot restart)."""
+        self._controller.stop()
+        try:
+            yield
+        finally:
+            self._controller = Controller(self, hostname=self.host, port=self.port)
+            self._controller.start()
 
     def stop(self) -> None:
         self._controller.stop()
@@ -139,6 +156,9 @@ def _database_url() -> str:
 
 # The test worker's prefork processes: how many messages can be in flight at once.
 WORKER_CONCURRENCY = 2
+# The worker's PostgreSQL connections carry this application_name (libpq reads
+# PGAPPNAME), so a test can find them in pg_stat_activity.
+WORKER_APPLICATION_NAME = "quillpost-test-worker"
 
 
 class WorkerProcess:
@@ -253,6 +273,7 @@ def _worker_env(smtp_server: SmtpSink) -> dict[str, str]:
         "EMAIL_HOST": smtp_server.host,
         "EMAIL_PORT": str(smtp_server.port),
         "DATABASE_CONN_MAX_AGE": "0",
+        "PGAPPNAME": WORKER_APPLICATION_NAME,
     }
 
 
