@@ -253,7 +253,7 @@ LETTERS_PER_OFFICIAL_PER_HOUR = env.int("LETTERS_PER_OFFICIAL_PER_HOUR", default
 # Rows of each kind one sweep re-queues at most (a backlog drains over sweeps).
 DELIVERY_SWEEP_BATCH = env.int("DELIVERY_SWEEP_BATCH", default=1000)
 # Rows one task claims and sends over one SMTP connection.
-DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=50)
+DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=100)
 
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {
