@@ -460,3 +460,22 @@ def test_smtp_server_refusing_connections_for_a_while(worker, smtp, broker):
     assert max(copies.values()) == 1
     assert set(Letter.objects.values_list("status", flat=True)) == {"sent"}
     assert min(Letter.objects.values_list("attempts", flat=True)) >= 3
+
+
+def test_a_connection_closed_mid_batch_is_picked_up_again_at_once(worker, smtp, broker):
+    """The server closes the connection (421) after taking a letter: the letter
+    it refused backs off, the rest of the batch goes at once over a new
+    connection, and every letter arrives once."""
+    letters = LetterFactory.create_batch(5)
+    smtp.script("250 OK", "421 4.3.2 Closing connection")
+    letters_enqueue(letter_ids=[letter.pk for letter in letters])
+
+    smtp.wait_for(5)
+    wait_for_idle_broker(broker)
+    copies = Counter(m["Message-ID"] for m in smtp.messages)
+    assert set(copies) == {letter.message_id for letter in Letter.objects.all()}
+    assert max(copies.values()) == 1
+    assert len(smtp.peers) >= 2  # reconnected
+    attempts = dict(Letter.objects.values_list("pk", "attempts"))
+    assert sorted(attempts.values()) == [1, 1, 1, 1, 2]  # only the refused one
+    assert attempts[letters[1].pk] == 2
