@@ -265,6 +265,8 @@ DELIVERY_SWEEP_INTERVAL_SECONDS = env.float(
 LETTERS_PER_OFFICIAL_PER_HOUR = env.int("LETTERS_PER_OFFICIAL_PER_HOUR", default=60)
 # Rows of each kind one sweep re-queues at most (a backlog drains over sweeps).
 DELIVERY_SWEEP_BATCH = env.int("DELIVERY_SWEEP_BATCH", default=1000)
+# Rows one task claims and sends over one SMTP connection.
+DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=100)
 
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {

@@ -28,7 +28,7 @@ from campaign.services.delivery import (
     outbox_sweep,
 )
 from campaign.services.delivery.registry import OUTBOXES
-from campaign.tasks import letter_send_task
+from campaign.tasks import letters_send_task
 from config.celery import app as celery_app
 from tests.factories import (
     CampaignFactory,
@@ -361,7 +361,7 @@ def test_a_throttled_task_in_eager_mode_does_not_loop(smtp, settings):
     LetterFactory(official=official, status=OutboxStatus.SENT, sent_at=timezone.now())
     waiting = LetterFactory(official=official)
 
-    assert letter_send_task.apply(args=[waiting.pk]).get() == "throttled"
+    assert letters_send_task.apply(args=[[waiting.pk]]).get() == {"throttled": 1}
     waiting.refresh_from_db()
     assert waiting.status == OutboxStatus.PENDING
 
@@ -386,7 +386,7 @@ def test_each_outbox_model_is_sent_by_its_own_registered_task(smtp):
         # The worker runs a queue message by the name it was published under.
         assert outbox.task.name in celery_app.tasks
         row = OUTBOX_ROWS[outbox.model]()
-        assert outbox.task.apply(args=[row.pk]).get() == "sent"
+        assert outbox.task.apply(args=[[row.pk]]).get() == {"sent": 1}
         row.refresh_from_db()
         assert row.status == OutboxStatus.SENT
         rows.append(row)

@@ -2,6 +2,7 @@
 fixture that points this process's mail at it."""
 
 import asyncio
+import contextlib
 import email
 import threading
 from collections import deque
@@ -22,7 +23,9 @@ class SmtpSink:
     accepted, so a test can kill a sender mid-batch. `stall` (seconds) keeps the
     message but holds back the server's "250" that tells the sender so: a sender
     killed then has delivered a message it could not record. `stalled` counts the
-    senders waiting so. reset() sets both back to 0."""
+    senders waiting so. reset() sets both back to 0. `peers` holds each SMTP
+    connection's client address: how many connections the messages came over.
+    Inside `with refusing():` nothing listens on the port."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
@@ -30,6 +33,7 @@ class SmtpSink:
         self.delay = 0.0
         self.stall = 0.0
         self.stalled = 0
+        self.peers: set[tuple[str, int]] = set()
         self._replies: deque[str] = deque()
         self._lock = threading.Lock()
         self.port = free_port()
@@ -37,6 +41,7 @@ class SmtpSink:
         self._controller = Controller(self, hostname=self.host, port=self.port)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        self.peers.add(session.peer)
         if self.delay:
             await asyncio.sleep(self.delay)
         envelope.rcpt_tos.append(address)
@@ -67,6 +72,7 @@ class SmtpSink:
     def reset(self) -> None:
         with self._lock:
             self.messages.clear()
+            self.peers.clear()
             self._replies.clear()
             self.attempts = 0
             self.delay = 0.0
@@ -85,6 +91,17 @@ class SmtpSink:
 
     def start(self) -> None:
         self._controller.start()
+
+    @contextlib.contextmanager
+    def refusing(self):
+        """Stop listening for the block (connections are refused), then listen
+        again on the same port (a stopped controller cannot restart)."""
+        self._controller.stop()
+        try:
+            yield
+        finally:
+            self._controller = Controller(self, hostname=self.host, port=self.port)
+            self._controller.start()
 
     def stop(self) -> None:
         self._controller.stop()

@@ -15,6 +15,9 @@ from tests.support.waiting import wait_until
 
 # The test worker's prefork processes: how many messages can be in flight at once.
 WORKER_CONCURRENCY = 2
+# The worker's PostgreSQL connections carry this application_name (libpq reads
+# PGAPPNAME), so a test can find them in pg_stat_activity.
+WORKER_APPLICATION_NAME = "quillpost-test-worker"
 
 # Settings the worker (and beat) run with in tests: short delays so retries and
 # the sweeper can be watched within seconds. Production values are in
@@ -70,6 +73,7 @@ def _worker_env(smtp_server) -> dict[str, str]:
         "EMAIL_HOST": smtp_server.host,
         "EMAIL_PORT": str(smtp_server.port),
         "DATABASE_CONN_MAX_AGE": "0",
+        "PGAPPNAME": WORKER_APPLICATION_NAME,
     }
 
 

@@ -5,8 +5,10 @@ subclasses); the row is the truth and the queue only carries its id. One
 mechanism serves both kinds, each described by an entry in the registry:
 
 - registry.py: the kinds of row: model, Celery task, how to build the email.
-- queueing.py: hands row ids to the worker, after commit.
-- outbox.py: claims, sends and records one row (the steps are listed there).
+- queueing.py: hands row ids to the worker in batches, after commit.
+- outbox.py: the steps: claim, build, record (what a dead worker costs).
+- batch.py: sends a batch of rows over one SMTP connection; what each kind of
+  failure costs the rest of the batch.
 - throttle.py: the per-official hourly cap, run inside the claim.
 - policy.py: which failures are retried, how long to wait, the countdown bound.
 - sweeper.py: re-queues what the queue lost, and rows a dead worker left.
@@ -24,7 +26,8 @@ Callers import from here; the names below are the package's interface.
 """
 
 from .actions import outbox_cancel, outbox_retry
-from .outbox import DeliveryResult, Outcome, confirmation_send, letter_send
+from .batch import BatchResult, confirmations_send, letter_send, letters_send
+from .outbox import DeliveryResult, Outcome
 from .queueing import confirmation_enqueue, letters_enqueue
 from .sweeper import outbox_sweep
 from .throttle import THROTTLE_SLACK, THROTTLE_WINDOW
@@ -32,12 +35,14 @@ from .throttle import THROTTLE_SLACK, THROTTLE_WINDOW
 __all__ = [
     "THROTTLE_SLACK",
     "THROTTLE_WINDOW",
+    "BatchResult",
     "DeliveryResult",
     "Outcome",
     "confirmation_enqueue",
-    "confirmation_send",
+    "confirmations_send",
     "letter_send",
     "letters_enqueue",
+    "letters_send",
     "outbox_cancel",
     "outbox_retry",
     "outbox_sweep",

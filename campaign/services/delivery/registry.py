@@ -1,5 +1,5 @@
 """The kinds of outbox row and what differs between them: the model, the Celery
-task that sends one row, how its email is built, and an optional throttle.
+task that sends a batch of rows, how its email is built, and an optional throttle.
 Everything else (claim, send, record, sweep) is one mechanism for all of them.
 
 The entries hold the task objects themselves, not their names: a renamed task
@@ -16,39 +16,47 @@ from django.core.mail import EmailMessage
 
 from campaign import emails
 from campaign.models import ConfirmationEmail, Letter, OutboxMessage
-from campaign.tasks import confirmation_send_task, letter_send_task
+from campaign.tasks import confirmations_send_task, letters_send_task
 
-from .throttle import official_slot
+from .throttle import official_slots
 
 
 @dataclass(frozen=True)
 class Outbox:
     model: type[OutboxMessage]
     label: str  # in log lines
-    task: Task  # sends one row; called with the row's id
+    task: Task  # sends a batch of rows; called with a list of row ids
     related: tuple[str, ...]  # select_related for build()
     build: Callable[[OutboxMessage], EmailMessage]
-    # (row_id, now) -> when this row's slot frees, or None to go ahead. Runs
-    # inside the claim transaction, so it may lock rows to make its count exact.
-    throttle: Callable[[int, datetime], datetime | None] | None = None
+    # (row_ids, now) -> the rows that must wait, each with when its slot frees;
+    # the rest go ahead. Runs inside the claim transaction, so it may lock rows
+    # to make its count exact.
+    throttle: Callable[[list[int], datetime], dict[int, datetime]] | None = None
+    # The foreign key log lines name a row by, besides its own id.
+    owner: str = "signature"
 
-    def ref(self, row_id: int, signature_id: int) -> str:
+    @property
+    def owner_id(self) -> str:
+        """The owner's column (for values_list and getattr)."""
+        return f"{self.owner}_id"
+
+    def ref(self, row_id: int, owner_id: int) -> str:
         """How log lines name a row: "letter 12 (signature 34)", ids only."""
-        return f"{self.label} {row_id} (signature {signature_id})"
+        return f"{self.label} {row_id} ({self.owner} {owner_id})"
 
 
 LETTERS = Outbox(
     model=Letter,
     label="letter",
-    task=letter_send_task,
+    task=letters_send_task,
     related=("signature", "official"),
     build=emails.letter_message,
-    throttle=official_slot,
+    throttle=official_slots,
 )
 CONFIRMATIONS = Outbox(
     model=ConfirmationEmail,
     label="confirmation",
-    task=confirmation_send_task,
+    task=confirmations_send_task,
     related=("signature",),
     build=emails.confirmation_message,
 )
