@@ -13,7 +13,7 @@ from django.utils import timezone
 from campaign.models import Letter, OutboxStatus
 from campaign.services.delivery import Outcome, letters_send
 from tests.factories import LetterFactory, OfficialFactory
-from tests.services import free_port
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
