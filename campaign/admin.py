@@ -12,13 +12,16 @@ from . import exports
 from .letter_template_admin import CampaignLetterTemplateAdmin
 from .models import (
     Campaign,
+    CampaignTarget,
     ConfirmationEmail,
+    Digest,
     Letter,
+    LetterStatus,
     Official,
-    OutboxStatus,
     Signature,
 )
 from .services import delivery
+from .services.routing import target_letters_reroute
 
 
 @admin.register(Official)
@@ -30,11 +33,10 @@ class OfficialAdmin(admin.ModelAdmin):
 
 
 class TargetInline(admin.TabularInline):
-    model = Campaign.targets.through
+    model = CampaignTarget
+    fields = ["official", "delivery_mode"]
     extra = 1
     autocomplete_fields = ["official"]
-    verbose_name = "target official"
-    verbose_name_plural = "target officials"
 
 
 def _letter_counts(campaign_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -84,6 +86,23 @@ class CampaignAdmin(admin.ModelAdmin):
     def get_changelist(self, request, **kwargs):
         return CampaignChangeList
 
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is not CampaignTarget:
+            return
+        # A changed mode applies to the letters not sent yet (routing service).
+        changed = [
+            obj for obj, fields in formset.changed_objects if "delivery_mode" in fields
+        ]
+        for target in changed:
+            moved = target_letters_reroute(target=target)
+            if moved:
+                self.message_user(
+                    request,
+                    f"{len(moved)} waiting letter(s) to {target.official.name} "
+                    "will now be sent on their own.",
+                )
+
     @admin.display(description="letters by delivery status")
     def deliveries(self, obj) -> str:
         letter_counts = getattr(obj, "letter_counts", None)
@@ -92,7 +111,7 @@ class CampaignAdmin(admin.ModelAdmin):
         url = reverse("admin:campaign_letter_changelist")
         counts = [
             (url, obj.pk, status, label, letter_counts.get(status, 0))
-            for status, label in OutboxStatus.choices
+            for status, label in LetterStatus.choices
         ]
         shown = [row for row in counts if row[-1]]
         if not shown:
@@ -194,6 +213,7 @@ class LetterAdmin(OutboxAdmin):
         "__str__",
         "campaign",
         "status",
+        "own_words",
         "attempts",
         "next_attempt_at",
         "sent_at",
@@ -222,6 +242,23 @@ class ConfirmationEmailAdmin(OutboxAdmin):
     list_filter = ["status", "signature__campaign"]
     search_fields = ["signature__full_name", "signature__email"]
     list_select_related = ["signature"]
+
+
+@admin.register(Digest)
+class DigestAdmin(OutboxAdmin):
+    list_display = [
+        "__str__",
+        "campaign",
+        "new_signatures",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "last_error_short",
+    ]
+    list_filter = ["status", "campaign", "official"]
+    search_fields = ["official__name", "subject"]
+    list_select_related = ["campaign", "official"]
 
 
 # Letter templates with their previews and test letters, which need campaigns:

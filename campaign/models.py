@@ -20,6 +20,7 @@ from .validators import (
     validate_postcode,
     validate_single_line,
     validate_text_block,
+    validate_weekdays,
 )
 
 
@@ -45,6 +46,27 @@ class Official(models.Model):
         default=True,
         help_text="Inactive officials receive no new letters.",
     )
+    # Delivery hours: the rule lives in campaign/services/windows.py.
+    send_days = models.CharField(
+        "delivery days",
+        max_length=7,
+        blank=True,
+        validators=[validate_weekdays],
+        help_text="Days emails may arrive, as digits 1 (Monday) to 7 (Sunday), "
+        "e.g. 12345 for Monday to Friday. Blank: any day.",
+    )
+    send_from = models.TimeField(
+        "delivery hours from",
+        null=True,
+        blank=True,
+        help_text="Optional, site time: no email before this time of day.",
+    )
+    send_until = models.TimeField(
+        "delivery hours until",
+        null=True,
+        blank=True,
+        help_text="Optional, site time: no email from this time of day.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -55,6 +77,18 @@ class Official(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.position})"
+
+    def clean(self) -> None:
+        if (self.send_from is None) != (self.send_until is None):
+            raise ValidationError(
+                "Give both ends of the delivery hours, or neither.",
+                code="window_half",
+            )
+        if self.send_from is not None and self.send_from >= self.send_until:
+            raise ValidationError(
+                "Delivery hours must end after they start (on the same day).",
+                code="window_order",
+            )
 
 
 class Campaign(models.Model):
@@ -83,8 +117,15 @@ class Campaign(models.Model):
     )
     targets = models.ManyToManyField(
         Official,
+        through="CampaignTarget",
         related_name="campaigns",
         help_text="Each confirmed signature sends one letter to each of these.",
+    )
+    organiser_email = models.EmailField(
+        "organiser's email",
+        blank=True,
+        help_text="Where officials' replies to daily digests go. Blank: the "
+        "site's own address (DEFAULT_FROM_EMAIL).",
     )
     opens_at = models.DateTimeField(
         null=True, blank=True, help_text="Optional: not signable before this."
@@ -117,6 +158,10 @@ class Campaign(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def reply_to_email(self) -> str:
+        return self.organiser_email or settings.DEFAULT_FROM_EMAIL
+
     def is_signable(self, *, now=None) -> bool:
         now = now or timezone.now()
         return (
@@ -124,6 +169,55 @@ class Campaign(models.Model):
             and (self.opens_at is None or self.opens_at <= now)
             and (self.closes_at is None or now < self.closes_at)
         )
+
+
+class DeliveryMode(models.TextChoices):
+    """How an official receives a campaign's letters (routing: letter_status_for)."""
+
+    PERSONAL_AND_DIGEST = (
+        "personal_digest",
+        "Personal letters one by one, the rest in a daily digest",
+    )
+    EVERY_LETTER = "every", "Every letter one by one"
+    DIGEST_ONLY = "digest", "Daily digest only"
+    HAND_IN = "hand_in", "Hand-in only (no email)"
+
+
+class CampaignTarget(models.Model):
+    """An official a campaign writes to, and how their letters reach them. The
+    table is the one the plain many-to-many field had (migration 0003)."""
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="target_links"
+    )
+    official = models.ForeignKey(
+        Official, on_delete=models.CASCADE, related_name="target_links"
+    )
+    delivery_mode = models.CharField(
+        max_length=20,
+        choices=DeliveryMode.choices,
+        default=DeliveryMode.PERSONAL_AND_DIGEST,
+        help_text="Personal letters one by one, the rest in a daily digest: a "
+        "supporter who wrote enough of their own words is emailed on their own; "
+        "copies of the standard letter are summed up in one email a day. Every "
+        "letter one by one: one email per supporter. Daily digest only: one email "
+        "a day, whatever supporters wrote. Hand-in only: nothing is emailed; you "
+        "deliver the letters in person. A change applies to letters not yet sent.",
+    )
+    # Part of the signed link to the official's page: raising it revokes every
+    # link given out so far (campaign/official_pages.py).
+    page_version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        db_table = "campaign_campaign_targets"
+        ordering = ["campaign", "official__name"]
+        verbose_name = "target official"
+        verbose_name_plural = "target officials"
+        # The auto-created table's own unique index, kept as it is.
+        unique_together = [("campaign", "official")]
+
+    def __str__(self) -> str:
+        return f"{self.official} for {self.campaign}"
 
 
 def _new_token() -> str:
@@ -214,8 +308,72 @@ class Signature(models.Model):
         return (now or timezone.now()) - self.token_created_at > max_age
 
 
+class LetterStatus(models.TextChoices):
+    """OutboxStatus plus the ways a letter reaches an official other than by an
+    email of its own (see campaign/services/routing.py)."""
+
+    PENDING = OutboxStatus.PENDING.value, OutboxStatus.PENDING.label
+    SENDING = OutboxStatus.SENDING.value, OutboxStatus.SENDING.label
+    SENT = OutboxStatus.SENT.value, "Sent on its own"
+    FAILED = OutboxStatus.FAILED.value, OutboxStatus.FAILED.label
+    CANCELLED = OutboxStatus.CANCELLED.value, OutboxStatus.CANCELLED.label
+    AWAITING_DIGEST = "awaiting_digest", "Awaiting the daily digest"
+    DIGESTED = "digested", "Delivered in a digest"
+    HELD = "held", "Held for hand-in"
+
+
+# Counted as delivered to the official (README "Delivery modes"; the CSV export).
+DELIVERED_LETTER_STATUSES = (LetterStatus.SENT, LetterStatus.DIGESTED)
+
+
+class Digest(OutboxMessage):
+    """One daily email to one official about one campaign: the new supporters
+    since the last one, the letter once, and a link to the official's page.
+    Letters it carried point at it (Letter.digest)."""
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="digests"
+    )
+    official = models.ForeignKey(
+        Official, on_delete=models.PROTECT, related_name="digests"
+    )
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    new_signatures = models.PositiveIntegerField(
+        help_text="Supporters this digest told the official about."
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "digest"
+        verbose_name_plural = "digests"
+        indexes = outbox_indexes(prefix="digest")
+
+    def __str__(self) -> str:
+        return f"Digest to {self.official.name}: {self.new_signatures} new"
+
+
 class Letter(OutboxMessage):
     """One supporter's letter to one official: the text exactly as sent."""
+
+    status = models.CharField(
+        max_length=20, choices=LetterStatus.choices, default=LetterStatus.PENDING
+    )
+    own_words = models.PositiveIntegerField(
+        "own words",
+        default=0,
+        help_text="Words of the supporter's own in this letter: what it has that "
+        "the standard letter, with the same name and town, does not.",
+    )
+    digest = models.ForeignKey(
+        Digest,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="letters",
+        help_text="The digest that listed this supporter (and, for a letter that "
+        "waited for it, carried the letter).",
+    )
 
     signature = models.ForeignKey(
         Signature, on_delete=models.CASCADE, related_name="letters"
@@ -237,6 +395,12 @@ class Letter(OutboxMessage):
         ]
         indexes = [
             *outbox_indexes(prefix="letter"),
+            # The next digest: an official's letters no digest has listed yet.
+            models.Index(
+                fields=["official", "status"],
+                condition=models.Q(digest__isnull=True),
+                name="letter_undigested",
+            ),
             # The throttle: an official's sends in the last hour …
             models.Index(fields=["official", "sent_at"]),
             # … their letters being sent, and a waiting letter's place in line.

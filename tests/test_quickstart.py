@@ -83,7 +83,9 @@ def test_quick_start_serves_signs_and_sends_without_any_service(
                 "email": "zoe@example.com",
                 "postcode": "LS1 4AP",
                 "town": "Leeds",
-                "personal_paragraph": "My grandmother fled persecution.",
+                "personal_paragraph": "My grandmother fled persecution. She found "
+                "safety here and taught us that safety must be defended, so please "
+                "act against those who bring murder to our streets.",
                 "consent_to_send": "on",
                 "sign": "1",
             },
