@@ -3,12 +3,12 @@ from django.contrib.admin.utils import model_ngettext
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import Count
 from django.urls import reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from letters.models import LetterTemplate
 
-from . import exports
+from . import exports, official_pages
 from .letter_template_admin import CampaignLetterTemplateAdmin
 from .models import (
     Campaign,
@@ -34,9 +34,54 @@ class OfficialAdmin(admin.ModelAdmin):
 
 class TargetInline(admin.TabularInline):
     model = CampaignTarget
-    fields = ["official", "delivery_mode"]
+    fields = ["official", "delivery_mode", "page_link"]
+    readonly_fields = ["page_link"]
     extra = 1
     autocomplete_fields = ["official"]
+
+    @admin.display(description="official's page")
+    def page_link(self, obj) -> str:
+        return _page_link(obj)
+
+
+def _page_link(target: CampaignTarget) -> str:
+    if target.pk is None:
+        return "–"
+    url = official_pages.official_page_url(target=target)
+    return format_html('<a href="{}" target="_blank" rel="noopener">Open</a>', url)
+
+
+@admin.register(CampaignTarget)
+class CampaignTargetAdmin(admin.ModelAdmin):
+    """Targets across campaigns: their delivery modes and the links to the
+    officials' pages (set modes on the campaign's own page)."""
+
+    list_display = ["official", "campaign", "delivery_mode", "page_link"]
+    list_filter = ["delivery_mode", "campaign"]
+    search_fields = ["official__name", "campaign__title"]
+    list_select_related = ["official", "campaign"]
+    readonly_fields = ["campaign", "official", "delivery_mode", "page_link"]
+    actions = ["revoke_page_links"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # targets are added on the campaign's page
+
+    @admin.display(description="official's page")
+    def page_link(self, obj) -> str:
+        return _page_link(obj)
+
+    @admin.action(
+        description="Revoke the official's page links (new ones replace them)",
+        permissions=["change"],
+    )
+    def revoke_page_links(self, request, queryset):
+        ids = list(queryset.values_list("pk", flat=True))
+        revoked = official_pages.target_links_revoke(target_ids=ids)
+        self.message_user(
+            request,
+            f"{revoked} link(s) revoked: old links now show “not found”. The "
+            "new link is in the list.",
+        )
 
 
 def _letter_counts(campaign_ids: list[int]) -> dict[int, dict[str, int]]:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from letters.models import LetterTemplate
 
 from .outbox_models import OutboxMessage, OutboxStatus, outbox_indexes
+from .postcodes import postcode_district
 from .validators import (
     normalise_email,
     validate_postcode,
@@ -302,6 +303,10 @@ class Signature(models.Model):
         )
         if self.campaign_id and duplicate:
             raise ValidationError({"email": "This email address has already signed."})
+
+    @property
+    def postcode_district(self) -> str:
+        return postcode_district(self.postcode)
 
     def token_expired(self, *, now=None) -> bool:
         max_age = timedelta(days=settings.CONFIRMATION_TOKEN_MAX_AGE_DAYS)

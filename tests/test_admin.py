@@ -17,7 +17,7 @@ from tests.factories import (
 
 # Rows only services write: a signature by hand would have no confirmation email,
 # letters and confirmation emails are the outbox's record of what was sent.
-NO_ADD = {"signature", "letter", "confirmationemail", "digest"}
+NO_ADD = {"signature", "letter", "confirmationemail", "digest", "campaigntarget"}
 
 pytestmark = pytest.mark.django_db
 
