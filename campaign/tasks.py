@@ -45,3 +45,18 @@ def outbox_sweep_task() -> dict:
     from campaign.services.delivery import outbox_sweep
 
     return outbox_sweep()
+
+
+@shared_task(bind=True, max_retries=None)
+def digest_send_task(self: Task, digest_id: int) -> str:
+    from campaign.services.delivery import digest_send
+
+    return _follow_up(self, digest_send(digest_id=digest_id))
+
+
+@shared_task
+def digests_send_task() -> list[int]:
+    """Beat, daily at DIGEST_SEND_TIME: create and queue the due digests."""
+    from campaign.services.digests import digests_create_due
+
+    return digests_create_due()

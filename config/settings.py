@@ -269,13 +269,24 @@ LETTERS_PER_OFFICIAL_PER_HOUR = env.int("LETTERS_PER_OFFICIAL_PER_HOUR", default
 # Rows of each kind one sweep re-queues at most (a backlog drains over sweeps).
 DELIVERY_SWEEP_BATCH = env.int("DELIVERY_SWEEP_BATCH", default=1000)
 
+# The daily digests (campaign/services/digests.py) go out at this local time;
+# config/celery.py puts them on beat's schedule.
+DIGEST_SEND_TIME = env.str("DIGEST_SEND_TIME", default="09:00")
+try:
+    DIGEST_SEND_HOUR, DIGEST_SEND_MINUTE = map(int, DIGEST_SEND_TIME.split(":"))
+    assert 0 <= DIGEST_SEND_HOUR < 24 and 0 <= DIGEST_SEND_MINUTE < 60  # noqa: S101
+except (ValueError, AssertionError):
+    raise ImproperlyConfigured(
+        f"DIGEST_SEND_TIME must be HH:MM (24-hour), not {DIGEST_SEND_TIME!r}."
+    ) from None
+CELERY_TIMEZONE = TIME_ZONE  # so beat reads DIGEST_SEND_TIME in the site's time
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {
         "task": "campaign.tasks.outbox_sweep_task",
         "schedule": DELIVERY_SWEEP_INTERVAL_SECONDS,
         # A sweep that waited longer than an interval is superseded by the next.
         "options": {"expires": DELIVERY_SWEEP_INTERVAL_SECONDS},
-    }
+    },
 }
 # The longest countdown a delivery task is given (the longest retry backoff, or
 # the throttle's hour), and a Redis visibility timeout an hour above it. Why, and

@@ -1,18 +1,19 @@
 """The outbox: queueing, sending and recording every email the site sends.
 
-Letters to officials and confirmation emails to supporters are rows (OutboxMessage
-subclasses); the row is the truth and the queue only carries its id. One
-mechanism serves both kinds, each described by an entry in the registry:
+Letters and digests to officials and confirmation emails to supporters are rows
+(OutboxMessage subclasses); the row is the truth and the queue only carries its
+id. One mechanism serves every kind, each described by an entry in the registry:
 
 - registry.py: the kinds of row: model, Celery task, how to build the email.
 - queueing.py: hands row ids to the worker, after commit.
 - outbox.py: claims, sends and records one row (the steps are listed there).
 - throttle.py: the per-official hourly cap, run inside the claim.
+- windows.py: officials' delivery hours, run inside the claim before the cap.
 - policy.py: which failures are retried, how long to wait, the countdown bound.
 - sweeper.py: re-queues what the queue lost, and rows a dead worker left.
 - actions.py: the organiser's admin actions (retry, cancel).
 
-Log lines name rows by id (the row's and its signature's), never by a name or an
+Log lines name rows by id (the row's and its owner's), never by a name or an
 address: the server's full reply is kept on the row (last_error) and at DEBUG.
 Every module logs as "campaign.services.delivery" (its __package__): one logger
 for the whole outbox, whichever module writes the line.
@@ -24,8 +25,14 @@ Callers import from here; the names below are the package's interface.
 """
 
 from .actions import outbox_cancel, outbox_retry
-from .outbox import DeliveryResult, Outcome, confirmation_send, letter_send
-from .queueing import confirmation_enqueue, letters_enqueue
+from .outbox import (
+    DeliveryResult,
+    Outcome,
+    confirmation_send,
+    digest_send,
+    letter_send,
+)
+from .queueing import confirmation_enqueue, digest_enqueue, letters_enqueue
 from .sweeper import outbox_sweep
 from .throttle import THROTTLE_SLACK, THROTTLE_WINDOW
 
@@ -36,6 +43,8 @@ __all__ = [
     "Outcome",
     "confirmation_enqueue",
     "confirmation_send",
+    "digest_enqueue",
+    "digest_send",
     "letter_send",
     "letters_enqueue",
     "outbox_cancel",

@@ -35,7 +35,7 @@ from campaign import emails
 from campaign.models import OutboxMessage, OutboxStatus
 
 from .policy import Failure, classify, countdown, max_attempts, retry_delay
-from .registry import CONFIRMATIONS, LETTERS, Outbox
+from .registry import CONFIRMATIONS, DIGESTS, LETTERS, Outbox
 
 logger = logging.getLogger(__package__)  # one logger for the outbox
 
@@ -70,8 +70,8 @@ def _claim(outbox: Outbox, row_id: int) -> datetime | DeliveryResult:
     rows = outbox.model.objects.filter(_due(now), pk=row_id)
     # The row's own state first, without a lock: a duplicate queue message for a
     # row already sent, or one not due yet, must not wait on the official's lock.
-    signature_id = rows.values_list("signature_id", flat=True).first()
-    if signature_id is not None:
+    owner_id = rows.values_list(f"{outbox.owner}_id", flat=True).first()
+    if owner_id is not None:
         with transaction.atomic():
             free_at = outbox.throttle(row_id, now) if outbox.throttle else None
             # Still conditional: another worker may have claimed it meanwhile.
@@ -87,8 +87,8 @@ def _claim(outbox: Outbox, row_id: int) -> datetime | DeliveryResult:
             elif rows.update(next_attempt_at=free_at, updated_at=now):
                 wait = (free_at - now).total_seconds()
                 logger.info(
-                    "%s: official at the hourly cap; next try in %.0fs",
-                    *(outbox.ref(row_id, signature_id), wait),
+                    "%s: not yet (delivery hours or hourly cap); next try in %.0fs",
+                    *(outbox.ref(row_id, owner_id), wait),
                 )
                 return DeliveryResult(Outcome.THROTTLED, retry_in=countdown(wait))
     if outbox.model.objects.filter(pk=row_id).exists():
@@ -114,14 +114,17 @@ def _record_sent(outbox: Outbox, row_id: int, message_id: str) -> None:
     # Unconditional: the message did go out. If the sweeper reset this row
     # meanwhile (a very slow send), marking it sent stops a second copy.
     now = timezone.now()
-    outbox.model.objects.filter(pk=row_id).update(
-        status=OutboxStatus.SENT,
-        sent_at=now,
-        message_id=message_id,
-        last_error="",
-        next_attempt_at=None,
-        updated_at=now,
-    )
+    with transaction.atomic():
+        outbox.model.objects.filter(pk=row_id).update(
+            status=OutboxStatus.SENT,
+            sent_at=now,
+            message_id=message_id,
+            last_error="",
+            next_attempt_at=None,
+            updated_at=now,
+        )
+        if outbox.on_sent:
+            outbox.on_sent(row_id)
 
 
 def _record_failure(
@@ -136,12 +139,15 @@ def _record_failure(
     attempts = ours.values_list("attempts", flat=True).first()
     if attempts is None:
         return DeliveryResult(Outcome.SKIPPED)
-    ref = outbox.ref(row.pk, row.signature_id)
+    ref = outbox.ref(row.pk, getattr(row, f"{outbox.owner}_id"))
     error, permanent = failure.detail, failure.permanent
     if not permanent and attempts >= max_attempts():
         permanent, error = True, f"Gave up after {attempts} attempts. {error}"
     if permanent:
-        ours.update(status=OutboxStatus.FAILED, last_error=error, updated_at=now)
+        with transaction.atomic():
+            ours.update(status=OutboxStatus.FAILED, last_error=error, updated_at=now)
+            if outbox.on_failed:
+                outbox.on_failed(row.pk)
         logger.warning("%s failed for good (%s)", ref, failure.summary)
         return DeliveryResult(Outcome.FAILED)
     delay = retry_delay(attempts)
@@ -182,14 +188,15 @@ def _deliver(outbox: Outbox, row_id: int) -> DeliveryResult:
         _close_quietly(connection)
         if not isinstance(exc, smtplib.SMTPException | OSError):
             logger.exception(
-                "%s: unexpected error sending", outbox.ref(row_id, row.signature_id)
+                "%s: unexpected error sending",
+                outbox.ref(row_id, getattr(row, f"{outbox.owner}_id")),
             )
         return _record_failure(outbox, row, claimed_at, classify(exc))
     # Accepted. A crash between the server's "250" and this commit is the one
     # window for a duplicate (see the module docstring), so record before QUIT.
     _record_sent(outbox, row_id, message.extra_headers["Message-ID"])
     _close_quietly(connection)
-    logger.info("%s sent", outbox.ref(row_id, row.signature_id))
+    logger.info("%s sent", outbox.ref(row_id, getattr(row, f"{outbox.owner}_id")))
     return DeliveryResult(Outcome.SENT)
 
 
@@ -208,3 +215,8 @@ def letter_send(*, letter_id: int) -> DeliveryResult:
 def confirmation_send(*, confirmation_id: int) -> DeliveryResult:
     """Send one confirmation email if it is pending and due."""
     return _deliver(CONFIRMATIONS, confirmation_id)
+
+
+def digest_send(*, digest_id: int) -> DeliveryResult:
+    """Send one daily digest if it is pending and due."""
+    return _deliver(DIGESTS, digest_id)
