@@ -1,9 +1,23 @@
-"""What every benchmark here shares: its own throwaway PostgreSQL database."""
+"""What every benchmark here shares: its own throwaway PostgreSQL database, the
+site under gunicorn with the project's own config/gunicorn.py, and the repository
+root on the import path (a script run as a file has only bench/ there) for the
+project's packages: campaign, config, tests.support."""
 
 import argparse
 import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import psycopg2
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+OUT = ROOT / "bench" / "out"
+PYTHON = sys.executable
 
 
 def add_database_arguments(parser: argparse.ArgumentParser, *, db: str) -> None:
@@ -24,3 +38,46 @@ def admin_sql(server: str, *statements: str) -> None:
         for statement in statements:
             cur.execute(statement)
     conn.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def gunicorn(env: dict, port: int, *extra: str) -> tuple[subprocess.Popen, Path]:
+    """Start `gunicorn --config config/gunicorn.py config.wsgi` on 127.0.0.1:port
+    (extra options after the config's own); return once it accepts connections."""
+    argv = [
+        PYTHON, "-m", "gunicorn", "--config", "config/gunicorn.py",
+        "--bind", f"127.0.0.1:{port}", *extra, "config.wsgi",
+    ]  # fmt: skip
+    OUT.mkdir(parents=True, exist_ok=True)
+    log = OUT / f"gunicorn-{port}.log"  # config/gunicorn.py logs to stdout
+    with log.open("wb") as sink:
+        server = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return server, log
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def stop(server: subprocess.Popen, log: Path) -> str:
+    """Stop gunicorn; return (and remove) its log."""
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+    text = log.read_text(errors="replace")
+    log.unlink()
+    return text

@@ -34,9 +34,12 @@ import time
 from pathlib import Path
 
 import psycopg2
-from benchlib import add_database_arguments, admin_sql
+from benchlib import ROOT, add_database_arguments, admin_sql
 
-ROOT = Path(__file__).resolve().parent.parent
+# The suite's process manager (benchlib has put the repository on the path).
+from tests.support.processes import LiveProcess, free_port
+from tests.support.waiting import wait_until
+
 OUT = ROOT / "bench" / "out"
 PYTHON = sys.executable
 SLUG = "bench-export"
@@ -241,12 +244,6 @@ def compare(psql_file: Path, export_file: Path) -> int:
     return rows
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def session_cookie() -> str:
     """A logged-in superuser's session, made directly (no password round trip)."""
     from django.contrib.auth import (
@@ -307,36 +304,35 @@ def web_download(port: int, cookie: str) -> dict:
     }
 
 
-def gunicorn(env: dict, port: int, *extra: str) -> tuple[subprocess.Popen, Path]:
+def gunicorn(env: dict, port: int, *extra: str) -> LiveProcess:
     argv = [
         PYTHON, "-m", "gunicorn", "--config", "config/gunicorn.py",
         "--bind", f"127.0.0.1:{port}", "--workers", "1", *extra, "config.wsgi",
     ]  # fmt: skip
-    log = OUT / f"gunicorn-{port}.log"  # config/gunicorn.py logs to stdout
-    with log.open("wb") as sink:
-        server = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
-        )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    # config/gunicorn.py logs to stdout.
+    server = LiveProcess(
+        "gunicorn", argv, env=env, log_path=OUT / f"gunicorn-{port}.log"
+    ).start()
+
+    def listening() -> bool:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return server, log
         except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("gunicorn did not start")
+            return False
+        return True
 
-
-def stop(server: subprocess.Popen, log: Path) -> str:
-    server.terminate()
     try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
+        wait_until(listening, 30, f"gunicorn to listen on {port}", interval=0.2)
+    except AssertionError:
         server.kill()
-        server.wait()
-    text = log.read_text(errors="replace")
-    log.unlink()
+        raise
+    return server
+
+
+def stop(server: LiveProcess) -> str:
+    server.stop(timeout=30)
+    text = server.log()
+    server.log_path.unlink()
     return text
 
 
@@ -344,37 +340,35 @@ def web(env: dict, cookie: str, rows: int) -> dict:
     results = {}
     # 1. As deployed: config/gunicorn.py's gthread worker and its timeout.
     port = free_port()
-    server, log = gunicorn(env, port)
+    server = gunicorn(env, port)
     try:
         results["deployed_default_timeout"] = web_download(port, cookie)
     finally:
-        stop(server, log)
+        stop(server)
     full = results["deployed_default_timeout"]["seconds"]
     results["rows_per_second"] = round(rows / full)
     # 2. A sync worker whose timeout is shorter than the export: the arbiter kills
     #    it mid-stream. Does the client notice?
     short = max(1, int(full / 3))
     port = free_port()
-    server, log = gunicorn(env, port, "--timeout", str(short), "--worker-class", "sync")
+    server = gunicorn(env, port, "--timeout", str(short), "--worker-class", "sync")
     try:
         cut = web_download(port, cookie)
     finally:
-        text = stop(server, log)
+        text = stop(server)
     cut["timeout"] = short
     cut["arbiter_logged_worker_timeout"] = "WORKER TIMEOUT" in text
     results["sync_short_timeout"] = cut
     # 3. The same short timeout with a gthread worker: its main thread keeps the
     #    heartbeat going while another thread streams.
     port = free_port()
-    server, log = gunicorn(
-        env, port, "--timeout", str(short), "--worker-class", "gthread"
-    )
+    server = gunicorn(env, port, "--timeout", str(short), "--worker-class", "gthread")
     try:
         results["gthread_short_timeout"] = web_download(port, cookie) | {
             "timeout": short
         }
     finally:
-        stop(server, log)
+        stop(server)
     return results
 
 

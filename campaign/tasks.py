@@ -1,8 +1,9 @@
-"""Thin Celery tasks: each takes an id and calls one service.
+"""Thin Celery tasks: each takes a list of ids and calls one service.
 
-The services decide everything (claim, send, record, when to try again); a task
-only turns "try again in N seconds" into a Celery retry with that countdown (N is
-bounded: see countdown() in campaign/services/delivery/policy.py).
+The services decide everything (claim, send, record, when to try again); a
+sending task only publishes the rows to try again, each group of rows due
+together as one task with that countdown (bounded: see countdown() in
+campaign/services/delivery/policy.py).
 
 Each task imports the delivery services in its body: the outbox registry
 (campaign/services/delivery/registry.py) holds these task objects, so importing
@@ -14,30 +15,30 @@ from typing import TYPE_CHECKING
 from celery import Task, shared_task
 
 if TYPE_CHECKING:
-    from campaign.services.delivery import DeliveryResult
+    from campaign.services.delivery import BatchResult
 
 
-def _follow_up(task: Task, result: "DeliveryResult") -> str:
-    # Eager mode (no broker: the quick start) runs a retry at once and
-    # recursively; leave the row pending instead, as the sweeper would find it.
-    if result.retry_in is not None and not task.request.is_eager:
-        raise task.retry(countdown=max(result.retry_in, 0))
-    return result.outcome
+def _follow_up(task: Task, result: "BatchResult") -> dict[str, int]:
+    # Eager mode (no broker: the quick start) runs a task at once and
+    # recursively; leave the rows pending instead, as the sweeper would find them.
+    if not task.request.is_eager:
+        for countdown, ids in result.follow_ups():
+            task.apply_async(args=[ids], countdown=countdown)
+    return result.counts()
 
 
-# max_retries=None: the service gives up (DELIVERY_GIVE_UP_AFTER_HOURS), not Celery.
-@shared_task(bind=True, max_retries=None)
-def letter_send_task(self: Task, letter_id: int) -> str:
-    from campaign.services.delivery import letter_send
+@shared_task(bind=True)
+def letters_send_task(self: Task, letter_ids: list[int]) -> dict[str, int]:
+    from campaign.services.delivery import letters_send
 
-    return _follow_up(self, letter_send(letter_id=letter_id))
+    return _follow_up(self, letters_send(letter_ids=letter_ids))
 
 
-@shared_task(bind=True, max_retries=None)
-def confirmation_send_task(self: Task, confirmation_id: int) -> str:
-    from campaign.services.delivery import confirmation_send
+@shared_task(bind=True)
+def confirmations_send_task(self: Task, confirmation_ids: list[int]) -> dict[str, int]:
+    from campaign.services.delivery import confirmations_send
 
-    return _follow_up(self, confirmation_send(confirmation_id=confirmation_id))
+    return _follow_up(self, confirmations_send(confirmation_ids=confirmation_ids))
 
 
 @shared_task
@@ -47,11 +48,11 @@ def outbox_sweep_task() -> dict:
     return outbox_sweep()
 
 
-@shared_task(bind=True, max_retries=None)
-def digest_send_task(self: Task, digest_id: int) -> str:
-    from campaign.services.delivery import digest_send
+@shared_task(bind=True)
+def digests_deliver_task(self: Task, digest_ids: list[int]) -> dict[str, int]:
+    from campaign.services.delivery import digests_send
 
-    return _follow_up(self, digest_send(digest_id=digest_id))
+    return _follow_up(self, digests_send(digest_ids=digest_ids))
 
 
 @shared_task

@@ -167,7 +167,7 @@ CSRF_TRUSTED_ORIGINS = env.list(
     "DJANGO_CSRF_TRUSTED_ORIGINS", default=[f"{_site.scheme}://{_site.netloc}"]
 )
 # Only our own files: no inline script or style, no third-party origin. Pages and
-# the admin follow this (tests/test_deploy.py loads them in Chromium under it).
+# the admin follow this (tests/deploy/test_csp.py loads them in Chromium under it).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -268,6 +268,8 @@ DELIVERY_SWEEP_INTERVAL_SECONDS = env.float(
 LETTERS_PER_OFFICIAL_PER_HOUR = env.int("LETTERS_PER_OFFICIAL_PER_HOUR", default=60)
 # Rows of each kind one sweep re-queues at most (a backlog drains over sweeps).
 DELIVERY_SWEEP_BATCH = env.int("DELIVERY_SWEEP_BATCH", default=1000)
+# Rows one task claims and sends over one SMTP connection.
+DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=100)
 
 # The daily digests (campaign/services/digests.py) go out at this local time;
 # config/celery.py puts them on beat's schedule.

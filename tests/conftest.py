@@ -1,5 +1,7 @@
 """Session-wide real services: PostgreSQL (pytest-django), Redis, one SMTP server,
-one Celery worker process and one Chromium, each started once per session.
+one Celery worker process and one Chromium, each started once per session (their
+fixtures live in tests/support/). Here: what every test gets, and the shared
+data fixtures.
 
 Tests that need the worker or the live server must commit their data, so they use
 `transactional_db` (the worker and the browser see other connections).
@@ -10,12 +12,25 @@ import os
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
+
+from tests.factories import (
+    CampaignFactory,
+    LetterTemplateFactory,
+    OfficialFactory,
+    StaffUserFactory,
+)
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM would then
 # refuse to run here ("async context"), though nothing actually runs concurrently.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-pytest_plugins = ["tests.services"]
+pytest_plugins = [
+    "tests.support.browser",
+    "tests.support.logs",
+    "tests.support.smtp",
+    "tests.support.worker",
+]
 
 
 def pytest_sessionstart(session):
@@ -41,10 +56,32 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture
-def staff_client(client, django_user_model):
-    user = django_user_model.objects.create_superuser(
-        "organiser", "organiser@example.org", "pw-organiser-123"
+def letter_template(db):
+    """The `campaign` fixture's template (a package may override it)."""
+    return LetterTemplateFactory()
+
+
+@pytest.fixture
+def campaign(letter_template):
+    """A live campaign whose supporters may edit the letter, written to two
+    officials with their own salutations."""
+    return CampaignFactory(
+        slug="save-the-library",
+        title="Save the Library",
+        signers_may_edit=True,
+        letter_template=letter_template,
+        targets=[
+            OfficialFactory(name="Alex Morgan", salutation="Dear Prime Minister"),
+            OfficialFactory(name="Sam Okafor", salutation="Dear Home Secretary"),
+        ],
     )
-    client.force_login(user)
-    client.user = user
+
+
+@pytest.fixture
+def staff_client(db):
+    """A logged-in superuser, "organiser", in a client of its own (so a test can
+    use it beside pytest-django's `client`); the user is `.user`."""
+    client = Client()
+    client.user = StaffUserFactory(username="organiser", is_superuser=True)
+    client.force_login(client.user)
     return client

@@ -1,48 +1,53 @@
-"""Claim, send, record: how one outbox row is delivered, whatever its kind.
+"""Claim, build, record: the steps that deliver outbox rows, whatever their kind.
+batch.py runs them for a batch of rows over one SMTP connection.
 
-1. claim: one short transaction flips the row pending → sending with a
-   conditional UPDATE (only a pending row that is due), so two workers racing on
-   one row send it once. Letters also pass the per-official throttle here.
-2. build the email (a message we refuse to build fails for good), then send it
+1. claim: one short transaction takes the batch's due rows for this worker,
+   pending → sending. Only rows still pending and due, and only rows no other
+   transaction holds (SKIP LOCKED: whoever holds one is claiming, sweeping or
+   cancelling it), so two workers racing on one row send it once. Letters also
+   pass the per-official throttle here: those over the cap stay pending with
+   their slot.
+2. build each email (a message we refuse to build fails for good), then send it
    through Django's email backend, outside any transaction.
-3. record: sent (sent_at, message_id), or back to pending with a backoff for a
-   transient failure, or failed with the server's reply for a permanent one
-   (policy.py decides which).
-
-Each step is its own function taking the row's registry entry, so another way of
-sending (several rows over one connection) reuses them and changes _deliver only.
+3. record each result right after its send, before the next message: sent
+   (sent_at, message_id), or back to pending with a backoff for a transient
+   failure, or failed with the server's reply for a permanent one (policy.py
+   decides which). Rows claimed but never attempted (the connection was lost,
+   the batch ran out of time) are released: pending again as they were.
 
 At most one duplicate per message in flight when a worker dies (so up to one per
 worker process): if it dies after the SMTP server has accepted a message but
 before step 3 commits, the row stays "sending"; the sweeper later resets it and it
-is sent again. Every message carries a deterministic Message-ID (the same on every
-attempt) so receiving servers can drop the copy.
+is sent again. The batch's rows not yet attempted stay "sending" too, and are
+sent once, late. Every message carries a deterministic Message-ID (the same on
+every attempt) so receiving servers can drop the copy.
+
+Every write here may be run twice (batch.py repeats a step whose database
+connection was lost): each is conditional on the row's state, or idempotent.
 """
 
-import contextlib
 import enum
 import logging
-import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.core.mail import EmailMessage, get_connection
-from django.db import transaction
-from django.db.models import F, Q
+from django.core.mail import EmailMessage
+from django.db import connection, transaction
+from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.utils import timezone
 
 from campaign import emails
 from campaign.models import OutboxMessage, OutboxStatus
 
-from .policy import Failure, classify, countdown, max_attempts, retry_delay
-from .registry import CONFIRMATIONS, DIGESTS, LETTERS, Outbox
+from .policy import Failure, countdown, max_attempts, retry_delay
+from .registry import Outbox
 
 logger = logging.getLogger(__package__)  # one logger for the outbox
 
 
 class Outcome(enum.StrEnum):
     SENT = "sent"
-    RETRY = "retry"  # transient failure: pending again, next_attempt_at set
+    RETRY = "retry"  # pending again: a transient failure (backoff) or not attempted
     THROTTLED = "throttled"  # official at the hourly cap: pending until a slot frees
     FAILED = "failed"  # permanent failure, or gave up: never retried automatically
     SKIPPED = "skipped"  # not ours to send: already sent/sending/cancelled/not due
@@ -52,10 +57,23 @@ class Outcome(enum.StrEnum):
 @dataclass(frozen=True)
 class DeliveryResult:
     outcome: Outcome
-    # Seconds until the row is due again; the task re-queues itself with this
+    # Seconds until the row is due again; the task queues it again with this
     # countdown (RETRY and THROTTLED only). None when the sweeper queues the row
     # instead: see policy.countdown.
     retry_in: float | None = None
+
+
+SENT = DeliveryResult(Outcome.SENT)
+SKIPPED = DeliveryResult(Outcome.SKIPPED)
+MISSING = DeliveryResult(Outcome.MISSING)
+
+
+@dataclass(frozen=True)
+class Claim:
+    claimed_at: datetime  # also the claim's token: records check it
+    ids: list[int]  # the rows now ours, in id order
+    refs: dict[int, str]  # how log lines name each row that was due
+    results: dict[int, DeliveryResult]  # the other rows asked for, and why not
 
 
 def _due(now: datetime) -> Q:
@@ -64,82 +82,131 @@ def _due(now: datetime) -> Q:
     )
 
 
-def _claim(outbox: Outbox, row_id: int) -> datetime | DeliveryResult:
-    """Take the row for this worker (returns the claim time) or say why not."""
+def claim(outbox: Outbox, ids: list[int]) -> Claim:
+    """Take the due rows among `ids` for this worker (step 1)."""
     now = timezone.now()
-    rows = outbox.model.objects.filter(_due(now), pk=row_id)
-    # The row's own state first, without a lock: a duplicate queue message for a
-    # row already sent, or one not due yet, must not wait on the official's lock.
-    owner_id = rows.values_list(f"{outbox.owner}_id", flat=True).first()
-    if owner_id is not None:
+    due = outbox.model.objects.filter(_due(now))
+    # The rows' own state first, without a lock: duplicate queue messages for
+    # rows already sent, or not due yet, must not wait on an official's lock.
+    refs = {
+        pk: outbox.ref(pk, owner_id)
+        for pk, owner_id in due.filter(pk__in=ids).values_list("pk", outbox.owner_id)
+    }
+    claimed, waits = [], {}
+    if refs:
         with transaction.atomic():
-            free_at = outbox.throttle(row_id, now) if outbox.throttle else None
-            # Still conditional: another worker may have claimed it meanwhile.
-            if free_at is None:
-                claimed = rows.update(
-                    status=OutboxStatus.SENDING,
-                    claimed_at=now,
-                    attempts=F("attempts") + 1,
+            waits = outbox.throttle(list(refs), now) if outbox.throttle else {}
+            # Still conditional: another worker may have claimed some meanwhile.
+            ours = set(
+                due.filter(pk__in=refs)
+                .select_for_update(skip_locked=True)
+                .values_list("pk", flat=True)
+            )
+            claimed = sorted(ours - waits.keys())
+            waits = {pk: free_at for pk, free_at in waits.items() if pk in ours}
+            outbox.model.objects.filter(pk__in=claimed).update(
+                status=OutboxStatus.SENDING,
+                claimed_at=now,
+                attempts=F("attempts") + 1,
+                updated_at=now,
+            )
+            if waits:
+                slots = [When(pk=pk, then=Value(at)) for pk, at in waits.items()]
+                outbox.model.objects.filter(pk__in=waits).update(
+                    next_attempt_at=Case(*slots, output_field=DateTimeField()),
                     updated_at=now,
                 )
-                if claimed:
-                    return now
-            elif rows.update(next_attempt_at=free_at, updated_at=now):
-                wait = (free_at - now).total_seconds()
-                logger.info(
-                    "%s: not yet (delivery hours or hourly cap); next try in %.0fs",
-                    *(outbox.ref(row_id, owner_id), wait),
-                )
-                return DeliveryResult(Outcome.THROTTLED, retry_in=countdown(wait))
-    if outbox.model.objects.filter(pk=row_id).exists():
-        return DeliveryResult(Outcome.SKIPPED)
-    logger.warning("%s %s no longer exists; nothing to send", outbox.label, row_id)
-    return DeliveryResult(Outcome.MISSING)
+    results = {}
+    for pk, free_at in waits.items():
+        wait = (free_at - now).total_seconds()
+        logger.info(
+            "%s: not yet (delivery hours or hourly cap); next try in %.0fs",
+            *(refs[pk], wait),
+        )
+        results[pk] = DeliveryResult(Outcome.THROTTLED, retry_in=countdown(wait))
+    others = set(ids) - set(claimed) - waits.keys()
+    existing = set(
+        outbox.model.objects.filter(pk__in=others).values_list("pk", flat=True)
+        if others
+        else ()
+    )
+    for pk in sorted(others):
+        if pk not in existing:
+            logger.warning("%s %s no longer exists; nothing to send", outbox.label, pk)
+        results[pk] = SKIPPED if pk in existing else MISSING
+    return Claim(claimed_at=now, ids=claimed, refs=refs, results=results)
 
 
-def _build(outbox: Outbox, row: OutboxMessage) -> EmailMessage | Failure:
+def load(outbox: Outbox, ids: list[int]) -> list[OutboxMessage]:
+    """The claimed rows, with what build() needs, in id order. A row deleted
+    since the claim (its signature was removed) is simply absent."""
+    rows = outbox.model.objects.select_related(*outbox.related).filter(pk__in=ids)
+    return list(rows.order_by("pk"))
+
+
+def build(outbox: Outbox, row: OutboxMessage) -> EmailMessage | Failure:
     """The row's email, with its deterministic Message-ID, or why it cannot be
     built (a permanent failure)."""
     message_id = emails.message_id(row)
     try:
         message = outbox.build(row)
         message.extra_headers["Message-ID"] = message_id
-        message.message()  # header errors surface here, not as "transient"
+        checked = message.message()  # header errors surface here, not as "transient"
     except (emails.UnsendableMessage, ValueError) as exc:
         return Failure(permanent=True, detail=str(exc), summary="unsendable")
+    # The backend sends the MIME message just checked instead of building it
+    # again (a tenth of a message's CPU in bench/delivery.py).
+    message.message = lambda: checked
     return message
 
 
-def _record_sent(outbox: Outbox, row_id: int, message_id: str) -> None:
+# Once per message sent, so written out: the ORM's update() building this
+# statement costs more CPU than PostgreSQL running it (bench/README.md).
+SENT_SQL = """
+    UPDATE {table} SET status = %(sent)s, sent_at = %(now)s,
+        message_id = %(message_id)s, last_error = '', next_attempt_at = NULL,
+        updated_at = %(now)s
+    WHERE id = %(id)s
+"""
+
+
+def record_sent(outbox: Outbox, row_id: int, message_id: str) -> None:
     # Unconditional: the message did go out. If the sweeper reset this row
     # meanwhile (a very slow send), marking it sent stops a second copy.
-    now = timezone.now()
-    with transaction.atomic():
-        outbox.model.objects.filter(pk=row_id).update(
-            status=OutboxStatus.SENT,
-            sent_at=now,
-            message_id=message_id,
-            last_error="",
-            next_attempt_at=None,
-            updated_at=now,
+    table = connection.ops.quote_name(outbox.model._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            SENT_SQL.replace("{table}", table),
+            {
+                "sent": OutboxStatus.SENT,
+                "now": timezone.now(),
+                "message_id": message_id,
+                "id": row_id,
+            },
         )
         if outbox.on_sent:
             outbox.on_sent(row_id)
 
 
-def _record_failure(
-    outbox: Outbox, row: OutboxMessage, claimed_at: datetime, failure: Failure
+def record_failure(
+    outbox: Outbox,
+    row_id: int,
+    ref: str,
+    claimed_at: datetime,
+    failure: Failure,
+    delay: float | None = None,
 ) -> DeliveryResult:
+    """Failed for good, or pending again after `delay` seconds (by default the
+    backoff for the row's attempts)."""
     # Conditional on our claim: if the sweeper handed the row to another worker
     # meanwhile, that worker's result stands.
     ours = outbox.model.objects.filter(
-        pk=row.pk, status=OutboxStatus.SENDING, claimed_at=claimed_at
+        pk=row_id, status=OutboxStatus.SENDING, claimed_at=claimed_at
     )
     now = timezone.now()
     attempts = ours.values_list("attempts", flat=True).first()
     if attempts is None:
-        return DeliveryResult(Outcome.SKIPPED)
-    ref = outbox.ref(row.pk, getattr(row, f"{outbox.owner}_id"))
+        return SKIPPED
     error, permanent = failure.detail, failure.permanent
     if not permanent and attempts >= max_attempts():
         permanent, error = True, f"Gave up after {attempts} attempts. {error}"
@@ -147,10 +214,10 @@ def _record_failure(
         with transaction.atomic():
             ours.update(status=OutboxStatus.FAILED, last_error=error, updated_at=now)
             if outbox.on_failed:
-                outbox.on_failed(row.pk)
+                outbox.on_failed(row_id)
         logger.warning("%s failed for good (%s)", ref, failure.summary)
         return DeliveryResult(Outcome.FAILED)
-    delay = retry_delay(attempts)
+    delay = retry_delay(attempts) if delay is None else delay
     ours.update(
         status=OutboxStatus.PENDING,
         next_attempt_at=now + timedelta(seconds=delay),
@@ -164,59 +231,15 @@ def _record_failure(
     return DeliveryResult(Outcome.RETRY, retry_in=countdown(delay))
 
 
-def _deliver(outbox: Outbox, row_id: int) -> DeliveryResult:
-    if transaction.get_connection().in_atomic_block:
-        # An SMTP call inside a transaction holds locks for seconds, and a
-        # rollback after the server accepted would "unsend" a sent letter.
-        raise RuntimeError("Outbox messages are sent outside any transaction.")
-    claimed_at = _claim(outbox, row_id)
-    if isinstance(claimed_at, DeliveryResult):
-        return claimed_at
-
-    row = outbox.model.objects.select_related(*outbox.related).filter(pk=row_id).first()
-    if row is None:  # deleted since the claim (its signature was removed)
-        return DeliveryResult(Outcome.MISSING)
-    message = _build(outbox, row)
-    if isinstance(message, Failure):
-        return _record_failure(outbox, row, claimed_at, message)
-
-    connection = get_connection()
-    try:
-        connection.open()
-        connection.send_messages([message])
-    except Exception as exc:  # classified below: retried or failed, never lost
-        _close_quietly(connection)
-        if not isinstance(exc, smtplib.SMTPException | OSError):
-            logger.exception(
-                "%s: unexpected error sending",
-                outbox.ref(row_id, getattr(row, f"{outbox.owner}_id")),
-            )
-        return _record_failure(outbox, row, claimed_at, classify(exc))
-    # Accepted. A crash between the server's "250" and this commit is the one
-    # window for a duplicate (see the module docstring), so record before QUIT.
-    _record_sent(outbox, row_id, message.extra_headers["Message-ID"])
-    _close_quietly(connection)
-    logger.info("%s sent", outbox.ref(row_id, getattr(row, f"{outbox.owner}_id")))
-    return DeliveryResult(Outcome.SENT)
-
-
-def _close_quietly(connection) -> None:
-    # The message's fate is settled; a failing QUIT changes nothing.
-    connection.fail_silently = True
-    with contextlib.suppress(OSError):
-        connection.close()
-
-
-def letter_send(*, letter_id: int) -> DeliveryResult:
-    """Send one letter if it is pending and due; see the module docstring."""
-    return _deliver(LETTERS, letter_id)
-
-
-def confirmation_send(*, confirmation_id: int) -> DeliveryResult:
-    """Send one confirmation email if it is pending and due."""
-    return _deliver(CONFIRMATIONS, confirmation_id)
-
-
-def digest_send(*, digest_id: int) -> DeliveryResult:
-    """Send one daily digest if it is pending and due."""
-    return _deliver(DIGESTS, digest_id)
+def release(outbox: Outbox, ids: list[int], claimed_at: datetime) -> None:
+    """Rows claimed but never attempted: pending again, due now, the claim's
+    attempt taken back. Conditional on our claim, like record_failure."""
+    now = timezone.now()
+    outbox.model.objects.filter(
+        pk__in=ids, status=OutboxStatus.SENDING, claimed_at=claimed_at
+    ).update(
+        status=OutboxStatus.PENDING,
+        attempts=F("attempts") - 1,
+        next_attempt_at=now,
+        updated_at=now,
+    )

@@ -1,7 +1,9 @@
-"""Handing rows to the worker: one task per row id, published after commit."""
+"""Handing rows to the worker: lists of row ids, DELIVERY_BATCH_SIZE to a task,
+published after commit."""
 
 import logging
 
+from django.conf import settings
 from kombu.exceptions import OperationalError
 
 from .registry import CONFIRMATIONS, DIGESTS, LETTERS, Outbox
@@ -10,14 +12,17 @@ logger = logging.getLogger(__package__)  # one logger for the outbox
 
 
 def enqueue(outbox: Outbox, ids: list[int]) -> int:
-    """Publish one task per id; returns how many were published. Call after
-    commit. A broker that is down loses nothing: the rows stay pending and the
-    sweeper re-queues them, so the caller (a web request) must not fail."""
+    """Publish one task per DELIVERY_BATCH_SIZE ids; returns how many ids were
+    published. Call after commit. A broker that is down loses nothing: the rows
+    stay pending and the sweeper re-queues them, so the caller (a web request)
+    must not fail."""
+    size = max(settings.DELIVERY_BATCH_SIZE, 1)
     published = 0
     try:
-        for row_id in ids:
-            outbox.task.delay(row_id)
-            published += 1
+        for start in range(0, len(ids), size):
+            batch = ids[start : start + size]
+            outbox.task.delay(batch)
+            published += len(batch)
     except OperationalError:
         logger.warning(
             "Broker unavailable: %d %s(s) left pending for the sweeper",

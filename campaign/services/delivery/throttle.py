@@ -1,10 +1,14 @@
 """The per-official throttle: never more than LETTERS_PER_OFFICIAL_PER_HOUR
 letters to one official in any hour. A letter over the cap stays pending with
-its own slot (next_attempt_at); the claim (outbox.py) calls official_slot."""
+its own slot (next_attempt_at); the claim (outbox.py) calls official_slots for
+the letters of a batch."""
 
+from bisect import bisect_left
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Count, Q
 
 from campaign.models import Letter, Official, OutboxStatus
 
@@ -17,32 +21,47 @@ THROTTLE_WINDOW = timedelta(hours=1)
 THROTTLE_SLACK = timedelta(seconds=30)
 
 
-def official_slot(letter_id: int, now: datetime) -> datetime | None:
-    """None while the letter's official has had fewer than
-    LETTERS_PER_OFFICIAL_PER_HOUR letters sent (or sending) in the last hour;
-    otherwise when this letter's own slot frees.
+def official_slots(letter_ids: list[int], now: datetime) -> dict[int, datetime]:
+    """The letters (of those given, all pending and due) that must wait, each
+    with the moment its own slot frees; the others may go now. A letter may go
+    while its official has had fewer than LETTERS_PER_OFFICIAL_PER_HOUR letters
+    sent (or sending) in the last hour, counting the letters ahead of it in line.
 
     Letters waiting for the same official get distinct slots, in the order they
     were written, so each slot wakes one letter rather than every waiting one
     (which would each take the lock only to be throttled again).
 
-    Locking the official serialises every claim of their letters, so two workers
-    cannot both take the last slot. Held for a few small indexed queries, never
-    across SMTP.
+    Locking the officials serialises every claim of their letters, so two
+    workers cannot both take the last slot. Held for a few small indexed queries
+    per official, never across SMTP. Locked in id order, so two batches sharing
+    officials cannot deadlock.
     """
     cap = settings.LETTERS_PER_OFFICIAL_PER_HOUR
     if cap <= 0:
-        return None
+        return {}
+    batch = defaultdict(list)
+    for official, letter in Letter.objects.filter(pk__in=letter_ids).values_list(
+        "official_id", "pk"
+    ):
+        batch[official].append(letter)
     # NO KEY: still one claimer per official at a time, but signing (whose
     # foreign-key checks take KEY SHARE on the official) is never blocked.
-    official = (
+    officials = (
         Official.objects.select_for_update(of=("self",), no_key=True)
-        .filter(letters__pk=letter_id)
+        .filter(pk__in=batch)
+        .order_by("pk")
         .values_list("pk", flat=True)
-        .first()
     )
-    if official is None:
-        return None  # no such letter: the claim finds nothing either
+    waits = {}
+    for official in officials:
+        waits.update(_line(official, sorted(batch[official]), now, cap))
+    return waits
+
+
+def _line(
+    official: int, batch: list[int], now: datetime, cap: int
+) -> dict[int, datetime]:
+    """official_slots for one official's letters in the batch (sorted by id)."""
     letters = Letter.objects.filter(official_id=official)
     sent = list(
         letters.filter(status=OutboxStatus.SENT, sent_at__gt=now - THROTTLE_WINDOW)
@@ -52,15 +71,31 @@ def official_slot(letter_id: int, now: datetime) -> datetime | None:
     # Letters still "sending" will land about now.
     sending = letters.filter(status=OutboxStatus.SENDING).count()
     window = sent + [now] * sending
+    free = cap - len(window)
     # Letters written earlier (pending, throttled or backing off) are ahead in
     # line: a freed slot goes to the first of them, not to whoever asks first.
-    place = letters.filter(status=OutboxStatus.PENDING, pk__lt=letter_id).count()
-    free = cap - len(window)
-    if place < free:
-        return None
+    # A letter's place is the number of pending letters before it.
+    pending = letters.filter(status=OutboxStatus.PENDING)
+    line = pending.filter(pk__lte=batch[-1]).aggregate(
+        ahead=Count("pk", filter=Q(pk__lt=batch[0])), through_last=Count("pk")
+    )
+    if line["through_last"] - 1 < free:  # the last letter's place: all may go
+        return {}
+    # Some wait: place each exactly, counting letters between the batch's that
+    # are pending but not in it (backing off, or queued in another batch).
+    span = list(
+        pending.filter(pk__gte=batch[0], pk__lte=batch[-1])
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     if free > 0:  # the letters ahead take the free slots now
-        window, place = window + [now] * free, place - free
-    return _slot(window, cap=cap, place=place)
+        window = window + [now] * free
+    waits = {}
+    for letter in batch:
+        place = line["ahead"] + bisect_left(span, letter)
+        if place >= free:
+            waits[letter] = _slot(window, cap=cap, place=place - max(free, 0))
+    return waits
 
 
 def _slot(window: list[datetime], *, cap: int, place: int) -> datetime:

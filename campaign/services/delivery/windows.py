@@ -36,25 +36,24 @@ def window_opening(
     raise ValueError(f"No delivery day in {days!r}")  # Official.clean refuses it
 
 
-def official_window_wait(
+def official_windows(
     official_lookup: str,
-) -> Callable[[int, datetime], datetime | None]:
+) -> Callable[[list[int], datetime], dict[int, datetime]]:
     """A claim hook for an outbox model whose rows go to an official:
-    `official_lookup` is the reverse name from Official ("letters", "digests")."""
+    `official_lookup` is the reverse name from Official ("letters", "digests").
+    Returns the rows outside their official's hours, each with the opening."""
 
-    def wait(row_id: int, now: datetime) -> datetime | None:
-        hours = (
-            Official.objects.filter(**{f"{official_lookup}__pk": row_id})
-            .values("send_days", "send_from", "send_until")
-            .first()
+    def waits(row_ids: list[int], now: datetime) -> dict[int, datetime]:
+        rows = Official.objects.filter(**{f"{official_lookup}__pk__in": row_ids})
+        rows = rows.exclude(send_days="", send_from__isnull=True)
+        found = rows.values_list(
+            f"{official_lookup}__pk", "send_days", "send_from", "send_until"
         )
-        if hours is None:
-            return None
-        return window_opening(
-            days=hours["send_days"],
-            start=hours["send_from"],
-            end=hours["send_until"],
-            now=now,
-        )
+        out = {}
+        for pk, days, start, end in found:
+            opening = window_opening(days=days, start=start, end=end, now=now)
+            if opening is not None:
+                out[pk] = opening
+        return out
 
-    return wait
+    return waits

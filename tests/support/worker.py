@@ -1,0 +1,114 @@
+"""The Celery side of the suite: the test broker (a Redis database of its own), a
+real `celery -A config worker` process for the session, and beat on demand."""
+
+import os
+import uuid
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+from tests.support.processes import celery_beat as beat_process
+from tests.support.processes import celery_worker
+from tests.support.waiting import wait_until
+
+# The test worker's prefork processes: how many messages can be in flight at once.
+WORKER_CONCURRENCY = 2
+# The worker's PostgreSQL connections carry this application_name (libpq reads
+# PGAPPNAME), so a test can find them in pg_stat_activity.
+WORKER_APPLICATION_NAME = "quillpost-test-worker"
+
+# Settings the worker (and beat) run with in tests: short delays so retries and
+# the sweeper can be watched within seconds. Production values are in
+# config/settings.py.
+WORKER_TEST_ENV = {
+    "DELIVERY_RETRY_BASE_SECONDS": "0.5",
+    "DELIVERY_RETRY_MAX_SECONDS": "2",
+    "DELIVERY_STUCK_AFTER_SECONDS": "3",
+    "DELIVERY_SWEEP_GRACE_SECONDS": "0",
+    "DELIVERY_SWEEP_INTERVAL_SECONDS": "1",
+    # No hourly cap in the worker: the volume tests send hundreds of letters to
+    # one official (the cap itself is tested in-process).
+    "LETTERS_PER_OFFICIAL_PER_HOUR": "0",
+}
+
+
+def database_url() -> str:
+    """This process's (test) database as a DATABASE_URL for another process."""
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    return f"postgres://{auth}@{host}:{port}/{db['NAME']}"
+
+
+def wait_for_idle_broker(client: redis.Redis, timeout: float = 20.0) -> None:
+    """Block until no task is queued or running (or waiting on a retry countdown):
+    with acks_late a message stays in kombu's "unacked" hash until its task has
+    finished, recorded its result and been acknowledged."""
+    quiet = 0
+
+    def idle() -> bool:
+        # A message moves from the list to "unacked" in two steps: both empty on
+        # three polls in a row is idle.
+        nonlocal quiet
+        busy = client.llen("celery") or client.hlen("unacked")
+        quiet = 0 if busy else quiet + 1
+        return quiet >= 3
+
+    wait_until(idle, timeout, "the worker to finish what is queued")
+
+
+@pytest.fixture(scope="session")
+def broker():
+    """The test broker's Redis database, emptied at the start of the session."""
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+def _worker_env(smtp_server) -> dict[str, str]:
+    return {
+        **os.environ,
+        **WORKER_TEST_ENV,
+        "DATABASE_URL": database_url(),
+        "EMAIL_HOST": smtp_server.host,
+        "EMAIL_PORT": str(smtp_server.port),
+        "DATABASE_CONN_MAX_AGE": "0",
+        "PGAPPNAME": WORKER_APPLICATION_NAME,
+    }
+
+
+@pytest.fixture(scope="session")
+def celery_worker_proc(django_db_setup, smtp_server, broker, tmp_path_factory):
+    """The session's worker, on the test database and SMTP server: killable
+    (.kill()) and restartable (.start())."""
+    worker = celery_worker(
+        _worker_env(smtp_server),
+        tmp_path_factory.mktemp("celery") / "worker.log",
+        concurrency=WORKER_CONCURRENCY,
+        extra=(f"--hostname=test-{uuid.uuid4().hex[:8]}@%h",),
+    )
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def worker(transactional_db, smtp, celery_worker_proc, broker):
+    """The session's worker and SMTP server, both idle at the start and the end
+    of the test (so no task of one test sends mail in the next)."""
+    wait_for_idle_broker(broker)
+    smtp.reset()
+    yield celery_worker_proc
+    wait_for_idle_broker(broker)
+
+
+@pytest.fixture
+def celery_beat(celery_worker_proc, smtp_server, tmp_path):
+    """A beat process for one test, not yet started: the test calls .start() when
+    the sweeper (every second) should begin. Stopped after the test."""
+    beat = beat_process(_worker_env(smtp_server), tmp_path / "beat.log")
+    yield beat
+    beat.kill()  # nothing to lose: beat only publishes
