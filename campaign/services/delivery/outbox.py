@@ -26,6 +26,7 @@ Every write here may be run twice (batch.py repeats a step whose database
 connection was lost): each is conditional on the row's state, or idempotent.
 """
 
+import contextlib
 import enum
 import logging
 from dataclasses import dataclass
@@ -174,7 +175,10 @@ def record_sent(outbox: Outbox, row_id: int, message_id: str) -> None:
     # Unconditional: the message did go out. If the sweeper reset this row
     # meanwhile (a very slow send), marking it sent stops a second copy.
     table = connection.ops.quote_name(outbox.model._meta.db_table)
-    with transaction.atomic(), connection.cursor() as cursor:
+    # One statement, unless something changes with the row (a digest's letters):
+    # then both in one transaction. Letters skip it: it costs two queries each.
+    atomically = transaction.atomic() if outbox.on_sent else contextlib.nullcontext()
+    with atomically, connection.cursor() as cursor:
         cursor.execute(
             SENT_SQL.replace("{table}", table),
             {
