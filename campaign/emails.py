@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.utils.crypto import salted_hmac
 
-from campaign.models import ConfirmationEmail, Letter, OutboxMessage
+from campaign.models import ConfirmationEmail, Digest, Letter, OutboxMessage
 from campaign.validators import validate_single_line
 
 
@@ -63,6 +63,7 @@ def letter_message(letter: Letter) -> EmailMessage:
             )
         ],
         reply_to=[formataddr((name, signature.email))],
+        headers=_campaign_headers(signature.campaign),
     )
 
 
@@ -74,3 +75,27 @@ def confirmation_message(row: ConfirmationEmail) -> EmailMessage:
         from_email=formataddr((settings.SITE_NAME, settings.DEFAULT_FROM_EMAIL)),
         to=[row.signature.email],
     )
+
+
+def digest_message(row: Digest) -> EmailMessage:
+    """From the site; replies go to the campaign's organiser, never a supporter
+    (a digest speaks for many)."""
+    official = row.official
+    return EmailMessage(
+        subject=_single_line(row.subject, "The subject"),
+        body=row.body,
+        from_email=formataddr((settings.SITE_NAME, settings.DEFAULT_FROM_EMAIL)),
+        to=[
+            formataddr(
+                (_single_line(official.name, "The official's name"), official.email)
+            )
+        ],
+        reply_to=[row.campaign.reply_to_email],
+        headers=_campaign_headers(row.campaign),
+    )
+
+
+def _campaign_headers(campaign) -> dict[str, str]:
+    # One value per campaign on every letter and digest, so an office can file a
+    # campaign's mail into one folder with a single rule. Slugs are [-a-z0-9_].
+    return {"X-Campaign": campaign.slug}

@@ -31,7 +31,13 @@ from django.db.models.functions import Concat
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from .models import Campaign, Letter, OutboxStatus, Signature
+from .models import (
+    DELIVERED_LETTER_STATUSES,
+    Campaign,
+    Letter,
+    LetterStatus,
+    Signature,
+)
 
 # Rows per FETCH from the server-side cursor and per csv.writerows() call: big
 # enough that round trips don't dominate, small enough that one chunk of Python
@@ -133,7 +139,7 @@ def signatures_for_export(
     return signatures
 
 
-def _text(field: str):
+def text_cell(field: str):
     """The column as text, neutralised if a spreadsheet would run it."""
     return Case(
         When(
@@ -145,7 +151,7 @@ def _text(field: str):
     )
 
 
-def _timestamp(field: str):
+def timestamp_cell(field: str):
     """Wall-clock time in the site time zone, formatted by PostgreSQL."""
     local = Func(
         Value(settings.TIME_ZONE),
@@ -170,20 +176,21 @@ _TZ = settings.TIME_ZONE
 # (header, expression) for the columns computed per signature row; the order here
 # is the order of the columns. The letter counts follow them (see export_sql).
 SIGNATURE_COLUMNS = [
-    ("Campaign", _text("campaign__slug")),
-    (f"Signed at ({_TZ})", _timestamp("created_at")),
-    (f"Confirmed at ({_TZ})", _timestamp("confirmed_at")),
-    ("Full name", _text("full_name")),
-    ("Email", _text("email")),
-    ("Postcode", _text("postcode")),
-    ("Town", _text("town")),
+    ("Campaign", text_cell("campaign__slug")),
+    (f"Signed at ({_TZ})", timestamp_cell("created_at")),
+    (f"Confirmed at ({_TZ})", timestamp_cell("confirmed_at")),
+    ("Full name", text_cell("full_name")),
+    ("Email", text_cell("email")),
+    ("Postcode", text_cell("postcode")),
+    ("Town", text_cell("town")),
     ("Consent to send", _yes_no("consent_to_send")),
     ("Keep updated", _yes_no("keep_updated")),
-    ("Personal paragraph", _text("personal_paragraph")),
+    ("Personal paragraph", text_cell("personal_paragraph")),
     ("Status", F("status")),
 ]
 HEADER = [header for header, _ in SIGNATURE_COLUMNS] + [
-    "Letters sent",
+    # Sent on its own or carried by a digest: DELIVERED_LETTER_STATUSES.
+    "Letters delivered",
     "Letters failed",
 ]
 
@@ -191,10 +198,10 @@ HEADER = [header for header, _ in SIGNATURE_COLUMNS] + [
 # same SELECT (never a query per row). The ORM can only say this as two correlated
 # subqueries (two probes, each its own aggregate): about twice the time on 1M rows.
 _COUNTS_SQL = """
-SELECT {columns}, counts.sent, counts.failed
+SELECT {columns}, counts.delivered, counts.failed
 FROM ({signatures}) AS e
 CROSS JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE l.status = %s) AS sent,
+    SELECT count(*) FILTER (WHERE l.status = ANY(%s)) AS delivered,
            count(*) FILTER (WHERE l.status = %s) AS failed
     FROM {letters} AS l WHERE l.signature_id = e.id
 ) AS counts
@@ -224,7 +231,8 @@ def export_sql(signatures: QuerySet[Signature]) -> tuple[str, tuple]:
         .replace("{letters}", connection.ops.quote_name(Letter._meta.db_table))
         .replace("{signatures}", inner_sql)
     )
-    return sql, (*inner_params, OutboxStatus.SENT.value, OutboxStatus.FAILED.value)
+    delivered = [status.value for status in DELIVERED_LETTER_STATUSES]
+    return sql, (*inner_params, delivered, LetterStatus.FAILED.value)
 
 
 class _Buffer(io.StringIO):
@@ -245,12 +253,33 @@ def signature_csv_chunks(
     """The export as UTF-8 byte chunks, header first. Lazy: the query runs when
     the second chunk is asked for, and memory stays at one chunk whatever the
     row count. `on_rows(n)` is told after each chunk (progress bars)."""
+    sql, params = export_sql(signatures)
+    return csv_chunks(
+        header=HEADER,
+        sql=sql,
+        params=params,
+        excel=excel,
+        chunk_rows=chunk_rows,
+        on_rows=on_rows,
+    )
+
+
+def csv_chunks(
+    *,
+    header: list[str],
+    sql: str,
+    params: tuple,
+    excel: bool = False,
+    chunk_rows: int = CHUNK_ROWS,
+    on_rows: Callable[[int], None] | None = None,
+) -> Iterator[bytes]:
+    """Any export query's rows as CSV byte chunks, streamed from a server-side
+    cursor. The SQL must neutralise formulas itself (see _text)."""
     buffer = _Buffer()
     writer = csv.writer(buffer)  # excel dialect: RFC 4180 quoting, CRLF
-    writer.writerow(HEADER)
+    writer.writerow(header)
     yield (EXCEL_BOM if excel else b"") + buffer.take().encode()
 
-    sql, params = export_sql(signatures)
     # Inside a transaction Django declares the server-side cursor WITHOUT HOLD, so
     # rows stream from the executor as we FETCH. In autocommit it would be WITH
     # HOLD, which makes PostgreSQL materialise the whole result before the first
@@ -273,12 +302,19 @@ def export_filename(*, label: str, status: str = "", excel: bool = False) -> str
 def signature_csv_response(
     *, signatures: QuerySet[Signature], filename: str, excel: bool = False
 ) -> StreamingHttpResponse:
-    """Stream the export to the browser as it is produced (no Content-Length:
+    return csv_response(
+        chunks=signature_csv_chunks(signatures=signatures, excel=excel),
+        filename=filename,
+    )
+
+
+def csv_response(*, chunks: Iterator[bytes], filename: str) -> StreamingHttpResponse:
+    """Stream an export to the browser as it is produced (no Content-Length:
     HTTP/1.1 clients get chunked encoding, so a cut-off download is an error)."""
     # Proxy buffering stays allowed: a buffering proxy (nginx's default) takes the
     # file as fast as we make it, so a slow client doesn't hold a sync worker.
     return StreamingHttpResponse(
-        signature_csv_chunks(signatures=signatures, excel=excel),
+        chunks,
         content_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from letters.rendering import TemplateError, validate_subject, validate_template
 
-from .models import Campaign, Official, Signature
+from .models import Campaign, CampaignTarget, Official, Signature
 
 
 def _count_key(campaign_id: int) -> str:
@@ -169,8 +169,18 @@ def campaigns_public() -> QuerySet[Campaign]:
 
 
 def campaign_targets(*, campaign: Campaign) -> list[Official]:
-    """The officials a signature writes to: inactive ones get no new letters."""
-    return list(_active_targets(campaign).order_by("name", "pk"))
+    """The officials a signature writes to (inactive ones get no new letters),
+    each with `.delivery_mode`: how this campaign's letters reach them."""
+    links = (
+        CampaignTarget.objects.filter(campaign=campaign, official__is_active=True)
+        .select_related("official")
+        .order_by("official__name", "official__pk")
+    )
+    officials = []
+    for link in links:
+        link.official.delivery_mode = link.delivery_mode
+        officials.append(link.official)
+    return officials
 
 
 def signature_for_token(*, token: str) -> Signature | None:

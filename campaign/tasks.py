@@ -46,3 +46,18 @@ def outbox_sweep_task() -> dict:
     from campaign.services.delivery import outbox_sweep
 
     return outbox_sweep()
+
+
+@shared_task(bind=True)
+def digests_deliver_task(self: Task, digest_ids: list[int]) -> dict[str, int]:
+    from campaign.services.delivery import digests_send
+
+    return _follow_up(self, digests_send(digest_ids=digest_ids))
+
+
+@shared_task
+def digests_send_task() -> list[int]:
+    """Beat, daily at DIGEST_SEND_TIME: create and queue the due digests."""
+    from campaign.services.digests import digests_create_due
+
+    return digests_create_due()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import export_views, views
+from . import export_views, official_views, views
 
 app_name = "campaign"
 
@@ -15,4 +15,10 @@ urlpatterns = [
     path("campaigns/<slug:slug>/preview/", views.campaign_preview, name="preview"),
     path("campaigns/<slug:slug>/signed/", views.campaign_signed, name="signed"),
     path("confirm/<str:token>/", views.signature_confirm_view, name="confirm"),
+    path("officials/<str:token>/", official_views.official_page, name="official_page"),
+    path(
+        "officials/<str:token>/supporters.csv",
+        official_views.official_supporters_csv,
+        name="official_supporters_csv",
+    ),
 ]

@@ -47,3 +47,13 @@ def validate_postcode(value: str) -> None:
             "Enter a postcode of letters, digits, spaces or hyphens (2 to 15).",
             code="postcode",
         )
+
+
+def validate_weekdays(value: str) -> None:
+    """Digits 1 (Monday) to 7 (Sunday), each once, e.g. "12345"."""
+    if not set(value) <= set("1234567") or len(set(value)) != len(value):
+        raise ValidationError(
+            "Use the digits 1 (Monday) to 7 (Sunday), each at most once, "
+            "e.g. 12345 for Monday to Friday.",
+            code="weekdays",
+        )

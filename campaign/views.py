@@ -57,7 +57,12 @@ def _letter_previews(*, campaign, targets, form) -> dict:
         ]
     except TemplateError:  # a broken campaign template: say so, don't crash
         return {"letters": [], "problem": "campaign"}
-    return {"letters": letters, "problem": "", "is_draft": signer is None}
+    return {
+        "letters": letters,
+        "problem": "",
+        "is_draft": signer is None,
+        "personal_min_words": settings.PERSONAL_LETTER_MIN_WORDS,
+    }
 
 
 def _campaign_page(request, campaign, *, targets, state, form=None, status=200):

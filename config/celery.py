@@ -7,7 +7,8 @@ environment like everything else:
   the quick start only), JSON only, time limits, task_acks_late with
   task_reject_on_worker_lost (a task whose worker dies is redelivered, not lost);
 - "--- Delivery ---": the beat schedule (the outbox sweeper) and the Redis
-  visibility_timeout, which depend on the delivery delays defined there.
+  visibility_timeout, which depend on the delivery delays defined there; the
+  daily digests join the schedule below, at DIGEST_SEND_TIME.
 
 Django processes load this module from campaign/apps.py, not config/__init__.py,
 so that importing the settings loads no Celery. The request id travels with each
@@ -18,9 +19,25 @@ whose signal receivers are connected when Django's apps are ready.
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("quillpost")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def _daily_digests(sender: Celery, **kwargs) -> None:
+    # Here, not in CELERY_BEAT_SCHEDULE: a crontab in the settings would make
+    # loading the settings import Celery.
+    from django.conf import settings
+
+    from campaign.tasks import digests_send_task
+
+    sender.add_periodic_task(
+        crontab(hour=settings.DIGEST_SEND_HOUR, minute=settings.DIGEST_SEND_MINUTE),
+        digests_send_task.s(),
+        name="daily-digests",
+    )

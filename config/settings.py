@@ -227,6 +227,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # --- Signing and delivery -----------------------------------------------------
 CONFIRMATION_TOKEN_MAX_AGE_DAYS = env.int("CONFIRMATION_TOKEN_MAX_AGE_DAYS", default=7)
 SIGNATURE_COUNT_CACHE_SECONDS = env.int("SIGNATURE_COUNT_CACHE_SECONDS", default=10)
+# Own words that make a letter personal: sent on its own under the default
+# delivery mode (campaign/services/routing.py).
+PERSONAL_LETTER_MIN_WORDS = env.int("PERSONAL_LETTER_MIN_WORDS", default=25)
 
 # JSON lines on stdout in production (config/logs.py); readable text in DEBUG.
 LOGGING = logging_config(
@@ -268,13 +271,24 @@ DELIVERY_SWEEP_BATCH = env.int("DELIVERY_SWEEP_BATCH", default=1000)
 # Rows one task claims and sends over one SMTP connection.
 DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=100)
 
+# The daily digests (campaign/services/digests.py) go out at this local time;
+# config/celery.py puts them on beat's schedule.
+DIGEST_SEND_TIME = env.str("DIGEST_SEND_TIME", default="09:00")
+try:
+    DIGEST_SEND_HOUR, DIGEST_SEND_MINUTE = map(int, DIGEST_SEND_TIME.split(":"))
+    assert 0 <= DIGEST_SEND_HOUR < 24 and 0 <= DIGEST_SEND_MINUTE < 60  # noqa: S101
+except (ValueError, AssertionError):
+    raise ImproperlyConfigured(
+        f"DIGEST_SEND_TIME must be HH:MM (24-hour), not {DIGEST_SEND_TIME!r}."
+    ) from None
+CELERY_TIMEZONE = TIME_ZONE  # so beat reads DIGEST_SEND_TIME in the site's time
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {
         "task": "campaign.tasks.outbox_sweep_task",
         "schedule": DELIVERY_SWEEP_INTERVAL_SECONDS,
         # A sweep that waited longer than an interval is superseded by the next.
         "options": {"expires": DELIVERY_SWEEP_INTERVAL_SECONDS},
-    }
+    },
 }
 # The longest countdown a delivery task is given (the longest retry backoff, or
 # the throttle's hour), and a Redis visibility timeout an hour above it. Why, and

@@ -35,7 +35,7 @@ class LetterTemplateAdmin(SimpleHistoryAdmin):
     """The editor with the merge fields beside it, and each version's history.
     Previews and test letters need campaigns and officials, so the campaign app
     adds them in a subclass registered in this one's place
-    (campaign/letter_template_admin.py): letters never imports campaign."""
+    (campaign/admin/letter_templates.py): letters never imports campaign."""
 
     form = LetterTemplateForm
     list_display = ["name", "subject_template", "updated_at"]

@@ -1,7 +1,7 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from campaign.models import Campaign, Letter, Official, Signature
+from campaign.models import Campaign, DeliveryMode, Letter, Official, Signature
 from campaign.validators import normalise_email
 from letters.models import LetterTemplate
 
@@ -48,7 +48,11 @@ class CampaignFactory(factory.django.DjangoModelFactory):
         officials = (
             extracted if extracted is not None else OfficialFactory.create_batch(2)
         )
-        self.targets.set(officials)
+        # Today's behaviour unless a test is about delivery modes.
+        self.targets.set(
+            officials,
+            through_defaults={"delivery_mode": DeliveryMode.EVERY_LETTER},
+        )
 
 
 class SignatureFactory(factory.django.DjangoModelFactory):

@@ -5,6 +5,7 @@ or Letter) and hands its id to the worker only after commit: a crash can leave a
 row the sweeper re-queues, never a signature whose email was silently lost.
 """
 
+import copy
 import logging
 from datetime import timedelta
 
@@ -17,10 +18,18 @@ from django.utils import timezone
 
 from campaign import selectors
 from campaign.drafting import draft_letter
-from campaign.models import Campaign, ConfirmationEmail, Letter, Signature
+from campaign.models import (
+    Campaign,
+    ConfirmationEmail,
+    Letter,
+    LetterStatus,
+    Signature,
+)
 from campaign.selectors import ConfirmationState, SigningState
 from campaign.services import delivery
+from campaign.services.routing import letter_status_for
 from campaign.validators import normalise_email
+from letters.own_words import own_word_count
 from letters.rendering import UNSIGNED_MESSAGE, is_signed, validate_template
 
 logger = logging.getLogger(__name__)
@@ -220,11 +229,17 @@ def signature_confirm(*, token: str) -> Signature:
         signature.status = Signature.Status.CONFIRMED
         signature.confirmed_at = timezone.now()
         signature.save(update_fields=["status", "confirmed_at"])
-        letter_ids = [letter.pk for letter in letters_create_for(signature=signature)]
+        letters = letters_create_for(signature=signature)
+        # Only letters that go on their own are queued; the rest wait for the
+        # digest or the hand-in (campaign/services/routing.py).
+        letter_ids = [
+            letter.pk for letter in letters if letter.status == LetterStatus.PENDING
+        ]
         campaign_id = signature.campaign_id
-        transaction.on_commit(
-            lambda: delivery.letters_enqueue(letter_ids=letter_ids), robust=True
-        )
+        if letter_ids:
+            transaction.on_commit(
+                lambda: delivery.letters_enqueue(letter_ids=letter_ids), robust=True
+            )
         transaction.on_commit(
             lambda: selectors.signature_count_increment(campaign_id=campaign_id),
             robust=True,
@@ -239,27 +254,47 @@ def signature_confirm(*, token: str) -> Signature:
 
 def letters_create_for(*, signature: Signature) -> list[Letter]:
     """One Letter per active target official that does not have one yet, with the
-    text rendered now: what is stored is exactly what is sent."""
+    text rendered now (what is stored is exactly what is sent), its own words
+    measured and its route set by the target's delivery mode."""
     campaign = signature.campaign
-    officials = (
-        campaign.targets.filter(is_active=True)
-        .exclude(letters__signature=signature)
-        .order_by("pk")
+    # The standard letter for this supporter: same name, town and postcode, no
+    # paragraph, the campaign's text. What the letter has beyond it is their own.
+    standard_signer = copy.copy(signature)
+    standard_signer.personal_paragraph = ""
+    wrote_own = bool(signature.personal_paragraph.strip() or signature.letter_body)
+    targets = (
+        campaign.target_links.filter(official__is_active=True)
+        .exclude(official__letters__signature=signature)
+        .select_related("official")
+        .order_by("official_id")
     )
     letters = []
-    for official in officials:
+    for target in targets:
+        official = target.official
         rendered = draft_letter(
             campaign=campaign,
             official=official,
             signer=signature,
             body_template=signature.letter_body or None,
         )
+        own_words = 0
+        if wrote_own:
+            standard = draft_letter(
+                campaign=campaign,
+                official=official,
+                signer=standard_signer,
+            )
+            own_words = own_word_count(letter=rendered.body, standard=standard.body)
         letters.append(
             Letter(
                 signature=signature,
                 official=official,
                 subject=rendered.subject[:255],
                 body=rendered.body,
+                own_words=own_words,
+                status=letter_status_for(
+                    mode=target.delivery_mode, own_words=own_words
+                ),
             )
         )
     return Letter.objects.bulk_create(letters)

@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from campaign.models import Campaign, Official, Signature
+from campaign.models import Campaign, Digest, Letter, Official, Signature
 from tests.factories import (
     CampaignFactory,
     LetterFactory,
@@ -17,7 +17,7 @@ from tests.factories import (
 
 # Rows only services write: a signature by hand would have no confirmation email,
 # letters and confirmation emails are the outbox's record of what was sent.
-NO_ADD = {"signature", "letter", "confirmationemail"}
+NO_ADD = {"signature", "letter", "confirmationemail", "digest", "campaigntarget"}
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +29,14 @@ def data():
         signature=signature, official=signature.campaign.targets.first()
     )
     signature.confirmation_emails.create(subject="Confirm", body="Click")
+    digest = Digest.objects.create(
+        campaign=signature.campaign,
+        official=letter.official,
+        subject="1 new supporter",
+        body="Ada Lovelace",
+        new_signatures=1,
+    )
+    Letter.objects.filter(pk=letter.pk).update(digest=digest)
     Group.objects.create(name="Organisers")
     return letter
 
@@ -185,11 +193,12 @@ def _campaign_data(campaign, official, **changes) -> dict:
         "closes_at_0": "",
         "closes_at_1": "",
         # The target officials inline: one row, the official.
-        "Campaign_targets-TOTAL_FORMS": "1",
-        "Campaign_targets-INITIAL_FORMS": "0",
-        "Campaign_targets-MIN_NUM_FORMS": "0",
-        "Campaign_targets-MAX_NUM_FORMS": "1000",
-        "Campaign_targets-0-official": official.pk,
+        "target_links-TOTAL_FORMS": "1",
+        "target_links-INITIAL_FORMS": "0",
+        "target_links-MIN_NUM_FORMS": "0",
+        "target_links-MAX_NUM_FORMS": "1000",
+        "target_links-0-official": official.pk,
+        "target_links-0-delivery_mode": "every",
     }
     return {**data, **changes}
 

@@ -5,7 +5,7 @@ Plain reads of the configuration: no worker needed."""
 from django.conf import settings
 
 from campaign.services.delivery import THROTTLE_WINDOW
-from campaign.tasks import outbox_sweep_task
+from campaign.tasks import digests_send_task, outbox_sweep_task
 from config.celery import app
 
 conf = app.conf
@@ -46,10 +46,16 @@ def test_no_countdown_outlives_the_visibility_timeout():
 
 
 def test_beat_runs_the_sweeper_at_the_configured_interval():
-    [entry] = conf.beat_schedule.values()
+    entry = conf.beat_schedule["outbox-sweep"]
     assert entry["task"] == "campaign.tasks.outbox_sweep_task"
     # Beat publishes by name: a misspelt one would be scheduled and never run.
     assert app.tasks[entry["task"]].run is outbox_sweep_task.run
     assert entry["schedule"] == settings.DELIVERY_SWEEP_INTERVAL_SECONDS
     # A sweep still waiting when the next is due is dropped, not stacked up.
     assert entry["options"]["expires"] == settings.DELIVERY_SWEEP_INTERVAL_SECONDS
+
+
+def test_beat_runs_the_daily_digests_by_a_task_that_exists():
+    entry = conf.beat_schedule["daily-digests"]
+    assert app.tasks[entry["task"]].run is digests_send_task.run
+    assert entry["schedule"].hour == {settings.DIGEST_SEND_HOUR}

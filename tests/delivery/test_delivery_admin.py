@@ -118,7 +118,7 @@ def test_campaign_list_counts_letters_by_status_in_one_query(
     url = reverse("admin:campaign_campaign_changelist")
     with CaptureQueriesContext(connection) as two:
         page = staff_client.get(url).content.decode()
-    assert "Sent: 1</a> · <a" in page and "Failed: 1</a>" in page
+    assert "Sent on its own: 1</a> · <a" in page and "Failed: 1</a>" in page
     assert "Pending: 1</a>" in page
     clean_air = two_campaigns[0]
     assert (
@@ -148,7 +148,7 @@ def test_campaign_counts_are_for_the_page_not_every_use_of_the_queryset(
     url = reverse("admin:campaign_campaign_change", args=[clean_air.pk])
     with CaptureQueriesContext(connection) as queries:
         page = staff_client.get(url).content.decode()
-    assert "Sent: 1</a> · <a" in page and "Failed: 1</a>" in page
+    assert "Sent on its own: 1</a> · <a" in page and "Failed: 1</a>" in page
     assert "Pending: " not in page  # the other campaign's letter
     counting = [q["sql"] for q in queries if "COUNT(" in q["sql"]]
     assert len(counting) == 1 and "GROUP BY" in counting[0]

@@ -16,6 +16,7 @@ from django.utils import timezone
 from campaign import emails
 from campaign.models import (
     ConfirmationEmail,
+    Digest,
     Letter,
     Official,
     OutboxMessage,
@@ -371,6 +372,13 @@ OUTBOX_ROWS = {
     Letter: LetterFactory,
     ConfirmationEmail: lambda: ConfirmationEmail.objects.create(
         signature=SignatureFactory(), subject="Please confirm", body="A body"
+    ),
+    Digest: lambda: Digest.objects.create(
+        campaign=CampaignFactory(),
+        official=OfficialFactory(),
+        subject="3 new supporters",
+        body="A body",
+        new_signatures=3,
     ),
 }
 

@@ -153,7 +153,10 @@ def test_compose_stack_serves_signs_confirms_and_delivers(smtp, tmp_path):
             "email": "ottoline.smoketest@example.com",
             "postcode": "SW1A 1AA",
             "town": "Westminster",
-            "personal_paragraph": "My cousin was poisoned; please act.",
+            # Enough own words to be emailed on its own (not in the digest).
+            "personal_paragraph": "My cousin was poisoned; please act. Our family "
+            "still waits for anyone to answer for it, and every year without "
+            "consequences tells the killers they may try again here.",
         }
         sign_form.inputs["consent_to_send"].checked = True
         signed = submit(browser, page, sign_form, **signer, sign="1")

@@ -115,6 +115,7 @@ PLAIN = [
     ("DELIVERY_STUCK_AFTER_SECONDS", "30", "DELIVERY_STUCK_AFTER_SECONDS", 30.0),
     ("DELIVERY_SWEEP_GRACE_SECONDS", "5", "DELIVERY_SWEEP_GRACE_SECONDS", 5.0),
     ("DELIVERY_SWEEP_BATCH", "10", "DELIVERY_SWEEP_BATCH", 10),
+    ("PERSONAL_LETTER_MIN_WORDS", "40", "PERSONAL_LETTER_MIN_WORDS", 40),
     ("DELIVERY_BATCH_SIZE", "10", "DELIVERY_BATCH_SIZE", 10),
 ]
 
@@ -128,6 +129,36 @@ def test_variable_sets_its_setting(load, variable, value, setting, expected):
         setting = "CONN_MAX_AGE"
     assert loaded[setting] == expected
     assert default[setting] != expected, "pick a value that differs from the default"
+
+
+def test_digest_send_time_and_beat_time_zone(load):
+    s = load(DIGEST_SEND_TIME="17:45", TIME_ZONE="Europe/Paris")
+    assert (s["DIGEST_SEND_HOUR"], s["DIGEST_SEND_MINUTE"]) == (17, 45)
+    assert s["CELERY_TIMEZONE"] == "Europe/Paris"
+    for bad in ("9am", "24:00", "09:60", "9"):
+        with pytest.raises(ImproperlyConfigured, match="DIGEST_SEND_TIME"):
+            load(DIGEST_SEND_TIME=bad)
+
+
+def test_beat_schedules_the_digests_at_digest_send_time():
+    """Beat's schedule as the Celery app builds it, in a fresh interpreter."""
+    code = (
+        "import django; django.setup();"
+        "from config.celery import app; app.loader.import_default_modules();"
+        "entry = app.conf.beat_schedule['daily-digests'];"
+        "s = entry['schedule'];"
+        "print(entry['task'], sorted(s.hour), sorted(s.minute), app.conf.timezone)"
+    )
+    env = {**os.environ, "DIGEST_SEND_TIME": "06:30", "TIME_ZONE": "Europe/Paris"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+    assert out.stdout.split() == [
+        "campaign.tasks.digests_send_task",
+        "[6]",
+        "[30]",
+        "Europe/Paris",
+    ], out.stderr
 
 
 def test_static_root(load, tmp_path):

@@ -182,9 +182,9 @@ def test_columns_hold_local_times_flags_and_letter_counts(exporter, campaign):
     assert pending[COL["Status"]] == "pending"
     # Each hostile signer: one letter sent; the odd ones one failed.
     ada = by_name["Ada Lovelace"]
-    assert (ada[COL["Letters sent"]], ada[COL["Letters failed"]]) == ("1", "0")
+    assert (ada[COL["Letters delivered"]], ada[COL["Letters failed"]]) == ("1", "0")
     plus = by_name["'+1"]
-    assert (plus[COL["Letters sent"]], plus[COL["Letters failed"]]) == ("1", "1")
+    assert (plus[COL["Letters delivered"]], plus[COL["Letters failed"]]) == ("1", "1")
 
 
 def test_rfc4180_crlf_and_excel_bom(exporter, campaign):

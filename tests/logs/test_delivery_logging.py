@@ -53,7 +53,8 @@ def test_delivery_lines_name_letter_and_signature_by_id_only(smtp, settings, cap
         rf"{pattern[retried.pk]} attempt 1 failed \(451\); retry in \d+\.\ds",
         rf"{pattern[refused.pk]} failed for good \(550\)",
         rf"{pattern[retried.pk]} sent",
-        rf"{pattern[throttled.pk]}: official at the hourly cap; next try in 3\d{{3}}s",
+        rf"{pattern[throttled.pk]}: not yet \(delivery hours or hourly cap\); "
+        r"next try in 3\d{3}s",
     ]
     assert len(lines) == len(expected), lines
     for line, expected_line in zip(lines, expected, strict=True):

@@ -106,7 +106,13 @@ def test_supporter_signs_confirms_and_is_thanked(
     expect(page.locator("#error-summary")).to_contain_text("Enter your full name.")
     assert_accessible(page, "campaign page with errors")
 
-    paragraph = "My grandfather was a refugee here; keep this country safe."
+    # Over PERSONAL_LETTER_MIN_WORDS own words: the demo's officials get this
+    # letter as an email of its own, not in the daily digest.
+    paragraph = (
+        "My grandfather was a refugee here; keep this country safe. He taught me "
+        "that a country which lets murderers walk free on its streets invites the "
+        "next crime, and I believe him."
+    )
     fill_the_form(
         page, name="Ada Lovelace", email="ada@example.com", paragraph=paragraph
     )
@@ -152,7 +158,12 @@ def test_signing_works_without_javascript(
     try:
         page.goto(f"{live_server.url}/campaigns/{demo.slug}/")
         fill_the_form(
-            page, name="Grace Hopper", email="grace@example.com", paragraph="No JS."
+            page,
+            name="Grace Hopper",
+            email="grace@example.com",
+            paragraph="No JS. I signed this without any script running in my "
+            "browser, and I expect my letter to reach both ministers all the same, "
+            "on its own, today.",
         )
         page.get_by_role("button", name="Preview my letter").click()
         # The server re-rendered the page, with the form kept and the letter drafted.

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from campaign import demo
-from campaign.models import Campaign, Official
+from campaign.models import Campaign, DeliveryMode, Official
 from letters.models import LetterTemplate
 
 
@@ -41,7 +41,10 @@ class Command(BaseCommand):
             },
         )
         if created:
-            campaign.targets.set(officials)
+            campaign.targets.set(
+                officials,
+                through_defaults={"delivery_mode": DeliveryMode.PERSONAL_AND_DIGEST},
+            )
         verb = "Created" if created else "Kept existing"
         self.stdout.write(f"{verb} demo campaign /campaigns/{campaign.slug}/")
 

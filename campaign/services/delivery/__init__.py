@@ -10,6 +10,7 @@ mechanism serves both kinds, each described by an entry in the registry:
 - batch.py: sends a batch of rows over one SMTP connection; what each kind of
   failure costs the rest of the batch.
 - throttle.py: the per-official hourly cap, run inside the claim.
+- windows.py: officials' delivery hours, checked in the claim before the cap.
 - policy.py: which failures are retried, how long to wait, the countdown bound.
 - sweeper.py: re-queues what the queue lost, and rows a dead worker left.
 - actions.py: the organiser's admin actions (retry, cancel).
@@ -26,9 +27,16 @@ Callers import from here; the names below are the package's interface.
 """
 
 from .actions import outbox_cancel, outbox_retry
-from .batch import BatchResult, confirmations_send, letter_send, letters_send
+from .batch import (
+    BatchResult,
+    confirmations_send,
+    digest_send,
+    digests_send,
+    letter_send,
+    letters_send,
+)
 from .outbox import DeliveryResult, Outcome
-from .queueing import confirmation_enqueue, letters_enqueue
+from .queueing import confirmation_enqueue, digest_enqueue, letters_enqueue
 from .sweeper import outbox_sweep
 from .throttle import THROTTLE_SLACK, THROTTLE_WINDOW
 
@@ -40,6 +48,9 @@ __all__ = [
     "Outcome",
     "confirmation_enqueue",
     "confirmations_send",
+    "digest_enqueue",
+    "digest_send",
+    "digests_send",
     "letter_send",
     "letters_enqueue",
     "letters_send",

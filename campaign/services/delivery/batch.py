@@ -54,7 +54,7 @@ from .outbox import (
     release,
 )
 from .policy import SESSION_ERRORS, Failure, classify, retry_delay
-from .registry import CONFIRMATIONS, LETTERS, Outbox
+from .registry import CONFIRMATIONS, DIGESTS, LETTERS, Outbox
 
 logger = logging.getLogger(__package__)  # one logger for the outbox
 
@@ -243,3 +243,13 @@ def confirmations_send(*, confirmation_ids: list[int]) -> BatchResult:
 def letter_send(*, letter_id: int) -> DeliveryResult:
     """Send one letter if it is pending and due: a batch of one."""
     return letters_send(letter_ids=[letter_id]).results[letter_id]
+
+
+def digests_send(*, digest_ids: list[int]) -> BatchResult:
+    """Send a batch of daily digests."""
+    return outbox_send(DIGESTS, digest_ids)
+
+
+def digest_send(*, digest_id: int) -> DeliveryResult:
+    """Send one digest if it is pending and due: a batch of one."""
+    return digests_send(digest_ids=[digest_id]).results[digest_id]

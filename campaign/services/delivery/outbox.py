@@ -26,6 +26,7 @@ Every write here may be run twice (batch.py repeats a step whose database
 connection was lost): each is conditional on the row's state, or idempotent.
 """
 
+import contextlib
 import enum
 import logging
 from dataclasses import dataclass
@@ -119,7 +120,10 @@ def claim(outbox: Outbox, ids: list[int]) -> Claim:
     results = {}
     for pk, free_at in waits.items():
         wait = (free_at - now).total_seconds()
-        logger.info("%s: official at the hourly cap; next try in %.0fs", refs[pk], wait)
+        logger.info(
+            "%s: not yet (delivery hours or hourly cap); next try in %.0fs",
+            *(refs[pk], wait),
+        )
         results[pk] = DeliveryResult(Outcome.THROTTLED, retry_in=countdown(wait))
     others = set(ids) - set(claimed) - waits.keys()
     existing = set(
@@ -171,7 +175,10 @@ def record_sent(outbox: Outbox, row_id: int, message_id: str) -> None:
     # Unconditional: the message did go out. If the sweeper reset this row
     # meanwhile (a very slow send), marking it sent stops a second copy.
     table = connection.ops.quote_name(outbox.model._meta.db_table)
-    with connection.cursor() as cursor:
+    # One statement, unless something changes with the row (a digest's letters):
+    # then both in one transaction. Letters skip it: it costs two queries each.
+    atomically = transaction.atomic() if outbox.on_sent else contextlib.nullcontext()
+    with atomically, connection.cursor() as cursor:
         cursor.execute(
             SENT_SQL.replace("{table}", table),
             {
@@ -181,6 +188,8 @@ def record_sent(outbox: Outbox, row_id: int, message_id: str) -> None:
                 "id": row_id,
             },
         )
+        if outbox.on_sent:
+            outbox.on_sent(row_id)
 
 
 def record_failure(
@@ -206,7 +215,10 @@ def record_failure(
     if not permanent and attempts >= max_attempts():
         permanent, error = True, f"Gave up after {attempts} attempts. {error}"
     if permanent:
-        ours.update(status=OutboxStatus.FAILED, last_error=error, updated_at=now)
+        with transaction.atomic():
+            ours.update(status=OutboxStatus.FAILED, last_error=error, updated_at=now)
+            if outbox.on_failed:
+                outbox.on_failed(row_id)
         logger.warning("%s failed for good (%s)", ref, failure.summary)
         return DeliveryResult(Outcome.FAILED)
     delay = retry_delay(attempts) if delay is None else delay

@@ -6,7 +6,7 @@ import logging
 from django.conf import settings
 from kombu.exceptions import OperationalError
 
-from .registry import CONFIRMATIONS, LETTERS, Outbox
+from .registry import CONFIRMATIONS, DIGESTS, LETTERS, Outbox
 
 logger = logging.getLogger(__package__)  # one logger for the outbox
 
@@ -41,3 +41,8 @@ def letters_enqueue(*, letter_ids: list[int]) -> None:
 def confirmation_enqueue(*, confirmation_id: int) -> None:
     """Hand a confirmation email to the worker. Call after commit."""
     enqueue(CONFIRMATIONS, [confirmation_id])
+
+
+def digest_enqueue(*, digest_id: int) -> None:
+    """Hand a digest to the worker. Call after commit."""
+    enqueue(DIGESTS, [digest_id])

@@ -15,10 +15,16 @@ from celery import Task
 from django.core.mail import EmailMessage
 
 from campaign import emails
-from campaign.models import ConfirmationEmail, Letter, OutboxMessage
-from campaign.tasks import confirmations_send_task, letters_send_task
+from campaign.models import ConfirmationEmail, Digest, Letter, OutboxMessage
+from campaign.services import digests
+from campaign.tasks import (
+    confirmations_send_task,
+    digests_deliver_task,
+    letters_send_task,
+)
 
 from .throttle import official_slots
+from .windows import official_windows
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,10 @@ class Outbox:
     throttle: Callable[[list[int], datetime], dict[int, datetime]] | None = None
     # The foreign key log lines name a row by, besides its own id.
     owner: str = "signature"
+    # Called with the row's id in the transaction that records it sent, or
+    # failed for good: what else changes with it (a digest's letters).
+    on_sent: Callable[[int], object] | None = None
+    on_failed: Callable[[int], object] | None = None
 
     @property
     def owner_id(self) -> str:
@@ -45,13 +55,21 @@ class Outbox:
         return f"{self.label} {row_id} ({self.owner} {owner_id})"
 
 
+def _hours_then_cap(ids: list[int], now: datetime) -> dict[int, datetime]:
+    """Letters outside their official's delivery hours wait for the opening and
+    take no throttle slot; the rest pass the hourly cap."""
+    waits = official_windows("letters")(ids, now)
+    rest = [pk for pk in ids if pk not in waits]
+    return waits | (official_slots(rest, now) if rest else {})
+
+
 LETTERS = Outbox(
     model=Letter,
     label="letter",
     task=letters_send_task,
-    related=("signature", "official"),
+    related=("signature__campaign", "official"),
     build=emails.letter_message,
-    throttle=official_slots,
+    throttle=_hours_then_cap,
 )
 CONFIRMATIONS = Outbox(
     model=ConfirmationEmail,
@@ -60,7 +78,18 @@ CONFIRMATIONS = Outbox(
     related=("signature",),
     build=emails.confirmation_message,
 )
-OUTBOXES = (LETTERS, CONFIRMATIONS)
+DIGESTS = Outbox(
+    model=Digest,
+    label="digest",
+    task=digests_deliver_task,
+    related=("campaign", "official"),
+    build=emails.digest_message,
+    throttle=official_windows("digests"),
+    owner="official",
+    on_sent=lambda row_id: digests.digest_record_sent(digest_id=row_id),
+    on_failed=lambda row_id: digests.digest_record_failed(digest_id=row_id),
+)
+OUTBOXES = (LETTERS, CONFIRMATIONS, DIGESTS)
 
 
 def outbox_for(model: type[OutboxMessage]) -> Outbox:

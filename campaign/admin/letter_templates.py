@@ -1,7 +1,8 @@
 """The letter template admin with what needs campaigns and officials: each
 official's letter below the editor, a preview of the unsaved text, and "Send me a
-test letter". campaign/admin.py registers it in place of letters' own admin, the
-way django.contrib.flatpages builds on sites: letters never imports campaign.
+test letter". campaign/admin/__init__.py registers it in place of letters' own
+admin, the way django.contrib.flatpages builds on sites: letters never imports
+campaign.
 """
 
 from django.contrib import admin, messages
@@ -15,7 +16,7 @@ from letters.admin import LetterTemplateAdmin
 from letters.models import LetterTemplate
 from letters.rendering import TemplateError
 
-from .services.letter_previews import (
+from ..services.letter_previews import (
     letter_template_previews,
     letter_template_send_test,
 )

@@ -1,0 +1,156 @@
+"""Officials, campaigns and their targets: what organisers set up."""
+
+from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
+from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from .. import official_pages
+from ..models import Campaign, CampaignTarget, Letter, LetterStatus, Official
+from ..services.routing import target_letters_reroute
+
+
+@admin.register(Official)
+class OfficialAdmin(admin.ModelAdmin):
+    list_display = ["name", "position", "organisation", "email", "is_active"]
+    list_filter = ["is_active", "organisation"]
+    search_fields = ["name", "position", "email", "organisation"]
+    readonly_fields = ["created_at", "updated_at"]
+
+
+class TargetInline(admin.TabularInline):
+    model = CampaignTarget
+    fields = ["official", "delivery_mode", "page_link"]
+    readonly_fields = ["page_link"]
+    extra = 1
+    autocomplete_fields = ["official"]
+
+    @admin.display(description="official's page")
+    def page_link(self, obj) -> str:
+        return _page_link(obj)
+
+
+def _page_link(target: CampaignTarget) -> str:
+    if target.pk is None:
+        return "–"
+    url = official_pages.official_page_url(target=target)
+    return format_html('<a href="{}" target="_blank" rel="noopener">Open</a>', url)
+
+
+@admin.register(CampaignTarget)
+class CampaignTargetAdmin(admin.ModelAdmin):
+    """Targets across campaigns: their delivery modes and the links to the
+    officials' pages (set modes on the campaign's own page)."""
+
+    list_display = ["official", "campaign", "delivery_mode", "page_link"]
+    list_filter = ["delivery_mode", "campaign"]
+    search_fields = ["official__name", "campaign__title"]
+    list_select_related = ["official", "campaign"]
+    readonly_fields = ["campaign", "official", "delivery_mode", "page_link"]
+    actions = ["revoke_page_links"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # targets are added on the campaign's page
+
+    @admin.display(description="official's page")
+    def page_link(self, obj) -> str:
+        return _page_link(obj)
+
+    @admin.action(
+        description="Revoke the official's page links (new ones replace them)",
+        permissions=["change"],
+    )
+    def revoke_page_links(self, request, queryset):
+        ids = list(queryset.values_list("pk", flat=True))
+        revoked = official_pages.target_links_revoke(target_ids=ids)
+        self.message_user(
+            request,
+            f"{revoked} link(s) revoked: old links now show “not found”. The "
+            "new link is in the list.",
+        )
+
+
+def _letter_counts(campaign_ids: list[int]) -> dict[int, dict[str, int]]:
+    """{campaign id: {delivery status: letters}} in one GROUP BY query."""
+    counts: dict[int, dict[str, int]] = {pk: {} for pk in campaign_ids}
+    rows = (
+        Letter.objects.filter(signature__campaign_id__in=campaign_ids)
+        .values_list("signature__campaign_id", "status")
+        .annotate(letters=Count("pk"))
+        .order_by()
+    )
+    for campaign_id, status, letters in rows:
+        counts[campaign_id][status] = letters
+    return counts
+
+
+class CampaignChangeList(ChangeList):
+    def get_results(self, request) -> None:
+        # Counted for the campaigns on this page only, once they are known: in
+        # get_queryset the aggregate would also run for the change page, the
+        # delete page and every action.
+        super().get_results(request)
+        page = list(self.result_list)  # evaluated once; the template reuses it
+        counts = _letter_counts([campaign.pk for campaign in page])
+        for campaign in page:
+            campaign.letter_counts = counts[campaign.pk]
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = [
+        "title",
+        "slug",
+        "status",
+        "signature_goal",
+        "opens_at",
+        "closes_at",
+        "deliveries",
+    ]
+    list_filter = ["status", "opens_at", "closes_at"]
+    search_fields = ["title", "slug"]
+    prepopulated_fields = {"slug": ["title"]}
+    readonly_fields = ["created_at", "updated_at", "deliveries"]
+    exclude = ["targets"]
+    inlines = [TargetInline]
+
+    def get_changelist(self, request, **kwargs):
+        return CampaignChangeList
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is not CampaignTarget:
+            return
+        # A changed mode applies to the letters not sent yet (routing service).
+        changed = [
+            obj for obj, fields in formset.changed_objects if "delivery_mode" in fields
+        ]
+        for target in changed:
+            moved = target_letters_reroute(target=target)
+            if moved:
+                self.message_user(
+                    request,
+                    f"{len(moved)} waiting letter(s) to {target.official.name} "
+                    "will now be sent on their own.",
+                )
+
+    @admin.display(description="letters by delivery status")
+    def deliveries(self, obj) -> str:
+        letter_counts = getattr(obj, "letter_counts", None)
+        if letter_counts is None:  # the change page: this campaign alone
+            letter_counts = _letter_counts([obj.pk])[obj.pk] if obj.pk else {}
+        url = reverse("admin:campaign_letter_changelist")
+        counts = [
+            (url, obj.pk, status, label, letter_counts.get(status, 0))
+            for status, label in LetterStatus.choices
+        ]
+        shown = [row for row in counts if row[-1]]
+        if not shown:
+            return "–"
+        return format_html_join(
+            " · ",
+            '<a href="{}?signature__campaign__id__exact={}&amp;status__exact={}">'
+            "{}: {}</a>",
+            shown,
+        )

@@ -1,0 +1,207 @@
+"""Officials, campaigns and which officials each campaign writes to (and how)."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from letters.models import LetterTemplate
+
+from ..validators import validate_single_line, validate_text_block, validate_weekdays
+
+
+class Official(models.Model):
+    name = models.CharField(max_length=120, validators=[validate_single_line])
+    position = models.CharField(
+        "position",
+        max_length=120,
+        validators=[validate_single_line],
+        help_text='Their title, e.g. "Prime Minister".',
+    )
+    salutation = models.CharField(
+        max_length=120,
+        validators=[validate_single_line],
+        help_text='How letters open, e.g. "Dear Prime Minister".',
+    )
+    email = models.EmailField(help_text="Where their letters are delivered.")
+    organisation = models.CharField(
+        max_length=160, blank=True, validators=[validate_single_line]
+    )
+    is_active = models.BooleanField(
+        "active",
+        default=True,
+        help_text="Inactive officials receive no new letters.",
+    )
+    # Delivery hours: the rule lives in campaign/services/windows.py.
+    send_days = models.CharField(
+        "delivery days",
+        max_length=7,
+        blank=True,
+        validators=[validate_weekdays],
+        help_text="Days emails may arrive, as digits 1 (Monday) to 7 (Sunday), "
+        "e.g. 12345 for Monday to Friday. Blank: any day.",
+    )
+    send_from = models.TimeField(
+        "delivery hours from",
+        null=True,
+        blank=True,
+        help_text="Optional, site time: no email before this time of day.",
+    )
+    send_until = models.TimeField(
+        "delivery hours until",
+        null=True,
+        blank=True,
+        help_text="Optional, site time: no email from this time of day.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "official"
+        verbose_name_plural = "officials"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.position})"
+
+    def clean(self) -> None:
+        if (self.send_from is None) != (self.send_until is None):
+            raise ValidationError(
+                "Give both ends of the delivery hours, or neither.",
+                code="window_half",
+            )
+        if self.send_from is not None and self.send_from >= self.send_until:
+            raise ValidationError(
+                "Delivery hours must end after they start (on the same day).",
+                code="window_order",
+            )
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        LIVE = "live", "Live"
+        CLOSED = "closed", "Closed"
+
+    slug = models.SlugField(
+        unique=True, max_length=80, help_text="Used in the address: /campaigns/<slug>/"
+    )
+    title = models.CharField(max_length=160, validators=[validate_single_line])
+    summary = models.TextField(
+        max_length=2000,
+        validators=[validate_text_block],
+        help_text="Shown above the letter on the campaign page.",
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    signature_goal = models.PositiveIntegerField(
+        default=1000, validators=[MinValueValidator(1)]
+    )
+    letter_template = models.ForeignKey(
+        LetterTemplate, on_delete=models.PROTECT, related_name="campaigns"
+    )
+    targets = models.ManyToManyField(
+        Official,
+        through="CampaignTarget",
+        related_name="campaigns",
+        help_text="Each confirmed signature sends one letter to each of these.",
+    )
+    organiser_email = models.EmailField(
+        "organiser's email",
+        blank=True,
+        help_text="Where officials' replies to daily digests go. Blank: the "
+        "site's own address (DEFAULT_FROM_EMAIL).",
+    )
+    opens_at = models.DateTimeField(
+        null=True, blank=True, help_text="Optional: not signable before this."
+    )
+    closes_at = models.DateTimeField(
+        null=True, blank=True, help_text="Optional: not signable from this moment."
+    )
+    signers_may_edit = models.BooleanField(
+        "signers may edit the letter",
+        default=False,
+        help_text="Let supporters rewrite the letter body before signing.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "campaign"
+        verbose_name_plural = "campaigns"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(closes_at__isnull=True)
+                | models.Q(opens_at__isnull=True)
+                | models.Q(closes_at__gt=models.F("opens_at")),
+                name="campaign_closes_after_opening",
+                violation_error_message="The closing date must be after the opening.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def reply_to_email(self) -> str:
+        return self.organiser_email or settings.DEFAULT_FROM_EMAIL
+
+    def is_signable(self, *, now=None) -> bool:
+        now = now or timezone.now()
+        return (
+            self.status == self.Status.LIVE
+            and (self.opens_at is None or self.opens_at <= now)
+            and (self.closes_at is None or now < self.closes_at)
+        )
+
+
+class DeliveryMode(models.TextChoices):
+    """How an official receives a campaign's letters (routing: letter_status_for)."""
+
+    PERSONAL_AND_DIGEST = (
+        "personal_digest",
+        "Personal letters one by one, the rest in a daily digest",
+    )
+    EVERY_LETTER = "every", "Every letter one by one"
+    DIGEST_ONLY = "digest", "Daily digest only"
+    HAND_IN = "hand_in", "Hand-in only (no email)"
+
+
+class CampaignTarget(models.Model):
+    """An official a campaign writes to, and how their letters reach them. The
+    table is the one the plain many-to-many field had (migration 0003)."""
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="target_links"
+    )
+    official = models.ForeignKey(
+        Official, on_delete=models.CASCADE, related_name="target_links"
+    )
+    delivery_mode = models.CharField(
+        max_length=20,
+        choices=DeliveryMode.choices,
+        default=DeliveryMode.PERSONAL_AND_DIGEST,
+        help_text="Personal letters one by one, the rest in a daily digest: a "
+        "supporter who wrote enough of their own words is emailed on their own; "
+        "copies of the standard letter are summed up in one email a day. Every "
+        "letter one by one: one email per supporter. Daily digest only: one email "
+        "a day, whatever supporters wrote. Hand-in only: nothing is emailed; you "
+        "deliver the letters in person. A change applies to letters not yet sent.",
+    )
+    # Part of the signed link to the official's page: raising it revokes every
+    # link given out so far (campaign/official_pages.py).
+    page_version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        db_table = "campaign_campaign_targets"
+        ordering = ["campaign", "official__name"]
+        verbose_name = "target official"
+        verbose_name_plural = "target officials"
+        # The auto-created table's own unique index, kept as it is.
+        unique_together = [("campaign", "official")]
+
+    def __str__(self) -> str:
+        return f"{self.official} for {self.campaign}"

@@ -1,0 +1,110 @@
+"""A supporter's signature on a campaign, pending until they confirm by email."""
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from ..postcodes import postcode_district
+from ..validators import (
+    normalise_email,
+    validate_postcode,
+    validate_single_line,
+    validate_text_block,
+)
+from .campaigns import Campaign
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Signature(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending confirmation"
+        CONFIRMED = "confirmed", "Confirmed"
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="signatures"
+    )
+    full_name = models.CharField(max_length=100, validators=[validate_single_line])
+    email = models.EmailField(max_length=254)
+    # Lower-cased, +tag and Gmail dots removed: see validators.normalise_email.
+    email_normalised = models.CharField(max_length=254, editable=False)
+    postcode = models.CharField(
+        max_length=15, validators=[validate_single_line, validate_postcode]
+    )
+    town = models.CharField(
+        max_length=80, blank=True, validators=[validate_single_line]
+    )
+    personal_paragraph = models.TextField(
+        max_length=2000, blank=True, validators=[validate_text_block]
+    )
+    letter_body = models.TextField(
+        "edited letter body",
+        max_length=20_000,
+        blank=True,
+        validators=[validate_text_block],
+        help_text="The supporter's own version of the letter; blank means the "
+        "campaign's template as written.",
+    )
+    consent_to_send = models.BooleanField(
+        default=False,
+        help_text="Agreed that their name and letter go to the officials.",
+    )
+    keep_updated = models.BooleanField(
+        default=False, help_text="Asked to hear about this campaign's progress."
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    token = models.CharField(
+        max_length=64, unique=True, default=_new_token, editable=False
+    )
+    token_created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "signature"
+        verbose_name_plural = "signatures"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "email_normalised"],
+                name="one_signature_per_email_per_campaign",
+                violation_error_message="This email address has already signed.",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["campaign", "status", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} – {self.campaign}"
+
+    def clean(self) -> None:
+        self.email_normalised = normalise_email(self.email or "")
+        # Forms skip constraints on fields they don't edit (email_normalised), so
+        # check here to show "already signed" instead of an IntegrityError. The
+        # database constraint still settles races.
+        duplicate = (
+            Signature.objects.filter(
+                campaign_id=self.campaign_id, email_normalised=self.email_normalised
+            )
+            .exclude(pk=self.pk)
+            .exists()
+        )
+        if self.campaign_id and duplicate:
+            raise ValidationError({"email": "This email address has already signed."})
+
+    @property
+    def postcode_district(self) -> str:
+        return postcode_district(self.postcode)
+
+    def token_expired(self, *, now=None) -> bool:
+        max_age = timedelta(days=settings.CONFIRMATION_TOKEN_MAX_AGE_DAYS)
+        return (now or timezone.now()) - self.token_created_at > max_age
