@@ -267,8 +267,8 @@ AXES_COOLOFF_TIME = timedelta(
 )
 AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
-# Tries while locked out don't restart the clock, or anyone could keep a staff
-# member out for good by trying their username every few minutes.
+# Tries while locked out don't restart the clock: a staff member who keeps trying
+# is still let in when the lock ends (and one try per few minutes can't prolong it).
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True  # a few typos before a good login are forgotten
 # django-ratelimit names only django-redis among Redis backends. Django's own works
