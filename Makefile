@@ -4,12 +4,13 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-# The suite runs against the real services on this machine (see README "Tests").
+# The suite runs against the real services on this machine (see README "Tests"),
+# with the abuse limits off: tests post at once; tests/test_abuse.py turns them on.
 TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} \
 	CELERY_BROKER_URL=$${TEST_BROKER_URL:-redis://127.0.0.1:6379/14} \
 	CACHE_URL=$${TEST_CACHE_URL:-redis://127.0.0.1:6379/15} \
 	DJANGO_SECRET_KEY=test-only-not-secret DJANGO_DEBUG=0 \
-	DJANGO_SECURE_SSL_REDIRECT=0 DJANGO_SECURE_COOKIES=0 \
+	DJANGO_SECURE_SSL_REDIRECT=0 DJANGO_SECURE_COOKIES=0 RATELIMIT_ENABLE=0 \
 	STATIC_ROOT=$${TEST_STATIC_ROOT:-$(CURDIR)/.test-static}
 
 .PHONY: install install-dev demo run worker beat test lint format

@@ -73,6 +73,7 @@ def django_env(db_url: str) -> dict:
         "LOG_LEVEL": "WARNING",
         "CELERY_BROKER_URL": "",
         "CACHE_URL": "locmemcache://",
+        "RATELIMIT_ENABLE": "0",  # benchmarks run without the abuse limits
     }
 
 

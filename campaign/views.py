@@ -4,6 +4,7 @@ inbox → confirm → thank you. Views parse input, call one service, pick a pag
 import re
 
 from django.conf import settings
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -11,9 +12,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from letters.rendering import TemplateError
 
-from . import selectors
+from . import bot_traps, limits, selectors
 from .drafting import draft_letter
 from .forms import SignForm
+from .limits import Refusal
 from .models import Campaign, Signature
 from .selectors import ConfirmationState, SigningState
 from .services.signing import (
@@ -75,11 +77,23 @@ def _campaign_page(request, campaign, *, targets, state, form=None, status=200):
         "count": selectors.signature_count(campaign_id=campaign.pk),
         "state": state,
         "form": form if signable else None,
+        "bot_traps": bot_traps.form_context() if signable else None,
         "preview": _letter_previews(
             campaign=campaign, targets=targets, form=form or SignForm(campaign=campaign)
         ),
     }
     return TemplateResponse(request, "campaign/detail.html", context, status=status)
+
+
+def _refused(request, campaign, *, form: SignForm, refusal: Refusal, **page):
+    """The page again, with what was typed and why it was not taken."""
+    form.add_error(None, refusal.message)
+    response = _campaign_page(
+        request, campaign, **page, form=form, status=refusal.status
+    )
+    for name, value in refusal.headers.items():
+        response[name] = value
+    return response
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -99,9 +113,15 @@ def campaign_detail(request, slug: str):
         # from what was typed; nothing is stored.
         form.is_valid()
         form.drop_required_errors()
+        if refusal := limits.preview_refusal(request):
+            return _refused(request, campaign, **page, form=form, refusal=refusal)
         return _campaign_page(request, campaign, **page, form=form)
+    if bot_traps.caught(request.POST):
+        return _refused(request, campaign, **page, form=form, refusal=bot_traps.REFUSAL)
     if not form.is_valid():
         return _campaign_page(request, campaign, **page, form=form)
+    if refusal := limits.sign_refusal(request, campaign=campaign):
+        return _refused(request, campaign, **page, form=form, refusal=refusal)
     try:
         campaign_sign(campaign=campaign, **form.cleaned_data)
     except CampaignNotSignable as exc:  # closed between page load and submit
@@ -115,6 +135,11 @@ def campaign_detail(request, slug: str):
 @require_POST
 def campaign_preview(request, slug: str):
     """The live preview's HTML fragment, rendered by the same code as the page."""
+    if refusal := limits.preview_refusal(request):
+        # site.js keeps the last preview on any error status.
+        return HttpResponse(
+            refusal.message, status=refusal.status, headers=refusal.headers
+        )
     campaign = get_object_or_404(selectors.campaigns_public(), slug=slug)
     form = SignForm(request.POST, campaign=campaign)
     form.is_valid()

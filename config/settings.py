@@ -5,6 +5,8 @@ Defaults give a working quick start (SQLite, console email, eager tasks); produc
 must set DJANGO_SECRET_KEY (we fail fast without it when DJANGO_DEBUG is off).
 """
 
+import re
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -49,6 +51,8 @@ INSTALLED_APPS = [
     "simple_history",
     "csp",
     "django_guid",
+    "django_ratelimit",
+    "axes",
     "letters",
     "campaign",
 ]
@@ -67,6 +71,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as its docs require: turns a locked-out admin login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -104,6 +110,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # process shares one count instead of each running COUNT(*).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"django.contrib.auth.password_validation.{name}"}
     for name in (
@@ -140,11 +152,11 @@ LOGIN_URL = "admin:login"
 # X-Forwarded-Proto, and gunicorn is reachable only through it (README,
 # "Deployment"). The defaults are the production values; DEBUG (`make demo`) and
 # the test suite, which speak plain http, turn the https-only ones off by env.
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https")
-    if env.bool("DJANGO_BEHIND_PROXY", default=not DEBUG)
-    else None
-)
+BEHIND_PROXY = env.bool("DJANGO_BEHIND_PROXY", default=not DEBUG)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
+# How many proxies append to X-Forwarded-For: the client is the address this many
+# entries from its right (config/client_ip.py). 0: the header is ignored.
+TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=int(BEHIND_PROXY))
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
 # The orchestrator probes over plain http inside the private network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
@@ -230,6 +242,44 @@ SIGNATURE_COUNT_CACHE_SECONDS = env.int("SIGNATURE_COUNT_CACHE_SECONDS", default
 # Own words that make a letter personal: sent on its own under the default
 # delivery mode (campaign/services/routing.py).
 PERSONAL_LETTER_MIN_WORDS = env.int("PERSONAL_LETTER_MIN_WORDS", default=25)
+
+# --- Abuse limits (campaign/limits.py, campaign/bot_traps.py, django-axes) ----------
+# Off only for tests and benchmarks: the per-IP limits, the sign form's minimum fill
+# time and the admin lockout (not the honeypot).
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+# Per client IP, count/period in django-ratelimit's fixed windows ("5/300s": 5 in
+# each 300-second window). A repeat signing re-sends the confirmation: covered too.
+SIGN_RATE_LIMIT = env.str("SIGN_RATE_LIMIT", default="5/300s")  # per campaign
+SIGN_RATE_LIMIT_ALL = env.str("SIGN_RATE_LIMIT_ALL", default="20/3600s")
+PREVIEW_RATE_LIMIT = env.str("PREVIEW_RATE_LIMIT", default="120/60s")
+for _name in ("SIGN_RATE_LIMIT", "SIGN_RATE_LIMIT_ALL", "PREVIEW_RATE_LIMIT"):
+    if not re.fullmatch(r"[1-9]\d*/(?:[1-9]\d*)?[smhd]", _rate := globals()[_name]):
+        raise ImproperlyConfigured(f"{_name} must be like 5/300s or 20/h: {_rate!r}")
+RATELIMIT_IP_META_KEY = AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+# Seconds between showing the sign form and a submission that is taken; 0: none.
+SIGN_MIN_SECONDS = env.float("SIGN_MIN_SECONDS", default=3)
+# Admin logins: after this many failures from one IP, or for one username, that IP
+# or username is refused for a while (lockouts are listed in the admin, under Axes).
+AXES_ENABLED = RATELIMIT_ENABLE
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(
+    minutes=env.int("ADMIN_LOGIN_LOCKOUT_MINUTES", default=15)
+)
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+# Tries while locked out don't restart the clock: a staff member who keeps trying
+# is still let in when the lock ends (and one try per few minutes can't prolong it).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True  # a few typos before a good login are forgotten
+# django-ratelimit names only django-redis among Redis backends. Django's own works
+# too: its incr() is two steps (exists, INCR), but a counter's key is named after
+# its window and unused once that ends, 5 s before the key expires.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
+if DEBUG or not RATELIMIT_ENABLE:
+    # The quick start's in-process cache counts per process: right for a single
+    # runserver (and unused with the limits off). In production the error stands:
+    # without a shared cache (CACHE_URL) each process would keep its own counts.
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
 
 # JSON lines on stdout in production (config/logs.py); readable text in DEBUG.
 LOGGING = logging_config(

@@ -10,6 +10,7 @@ Tests that need the worker or the live server must commit their data, so they us
 import os
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
@@ -39,6 +40,13 @@ def pytest_sessionstart(session):
     if connection.vendor != "postgresql":
         pytest.exit(
             "The suite runs on PostgreSQL: use `make test` (or set DATABASE_URL).",
+            returncode=2,
+        )
+    if settings.RATELIMIT_ENABLE:
+        # Tests post forms at once and sign many times from 127.0.0.1.
+        pytest.exit(
+            "Run the suite with RATELIMIT_ENABLE=0, as `make test` does "
+            "(tests/test_abuse.py turns the limits on where it tests them).",
             returncode=2,
         )
 

@@ -169,7 +169,7 @@ def test_a_batch_costs_one_query_per_letter_beyond_the_claim(smtp, settings):
         assert cursor.fetchone() == ("on",)
     assert large - small == 10  # recording each result
     # The rest, whatever the batch's size: the claim (the rows due; BEGIN; their
-    # officials' delivery hours; their officials, read, then locked; three reads per official for the throttle;
-    # the rows, locked, and the UPDATE; COMMIT), loading the rows, and
-    # synchronous_commit set off and back for the records.
+    # officials' delivery hours; their officials, read, then locked; three reads
+    # per official for the throttle; the rows, locked, and the UPDATE; COMMIT),
+    # loading the rows, and synchronous_commit set off and back for the records.
     assert small - 10 == 11 + 3 * len(officials)

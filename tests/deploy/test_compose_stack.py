@@ -55,6 +55,7 @@ def test_compose_stack_serves_signs_confirms_and_delivers(smtp, tmp_path):
         "WEB_CONCURRENCY": "2",
         "LOAD_DEMO": "1",
         "DELIVERY_SWEEP_INTERVAL_SECONDS": "1",
+        "SIGN_MIN_SECONDS": "0",  # posts at once; the per-IP limits stay on
         "HOSTNAME": socket.gethostname(),  # the worker healthcheck's node name
     }
     env = {name: compose_env(name, **local) for name in APP_SERVICES}
