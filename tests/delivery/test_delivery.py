@@ -10,16 +10,14 @@ import os
 import re
 import subprocess
 import sys
-from collections import Counter
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from campaign.emails import message_id
 from campaign.models import Letter, OutboxStatus, Signature
 from campaign.services.delivery import (
     confirmation_enqueue,
@@ -27,6 +25,7 @@ from campaign.services.delivery import (
     outbox_sweep,
 )
 from campaign.services.signing import campaign_sign, signature_confirm
+from tests.delivery.helpers import letters_in
 from tests.factories import (
     CampaignFactory,
     LetterFactory,
@@ -36,20 +35,9 @@ from tests.factories import (
 from tests.support.processes import ROOT, free_port
 from tests.support.waiting import wait_until
 from tests.support.worker import (
-    WORKER_APPLICATION_NAME,
-    WORKER_CONCURRENCY,
     database_url,
     wait_for_idle_broker,
 )
-
-
-def blocked_consumers(broker) -> list[dict]:
-    db = str(broker.connection_pool.connection_kwargs.get("db", 0))
-    return [c for c in broker.client_list() if c["db"] == db and c["cmd"] == "brpop"]
-
-
-def letters_in(status: str, count: int):
-    return lambda: Letter.objects.filter(status=status).count() >= count
 
 
 def test_confirmed_signature_sends_one_letter_per_official(worker, smtp, broker):
@@ -139,82 +127,6 @@ def test_550_fails_with_the_reply_and_no_retry(worker, smtp, broker, staff_clien
     ).content.decode()
     assert "550 5.1.1 Mailbox unavailable" in page
     assert "Nobody Home" in page
-
-
-def test_flushed_broker_is_recovered_by_the_beat_sweeper(
-    worker, smtp, broker, celery_beat
-):
-    letters = LetterFactory.create_batch(3)
-    worker.kill()  # idle: nothing in flight; now nothing consumes the queue
-    # Until Redis notices the dead connection, it could hand a message to its
-    # pending BRPOP (and the message would vanish before the flush).
-    wait_until(
-        lambda: not blocked_consumers(broker), message="Redis to drop the worker"
-    )
-    try:
-        letters_enqueue(letter_ids=[letter.pk for letter in letters])
-        assert broker.llen("celery") == 1  # one batch of three
-        broker.flushdb()  # FLUSHALL, limited to this session's broker database
-        assert broker.llen("celery") == 0
-        celery_beat.start(wait=False)  # both start up at once
-    finally:
-        worker.start()
-
-    smtp.wait_for(3)
-    celery_beat.kill()
-    wait_for_idle_broker(broker)
-    sent = Counter(m["Message-ID"] for m in smtp.messages)
-    assert len(smtp.messages) == 3
-    assert set(sent) == set(
-        Letter.objects.filter(status=OutboxStatus.SENT).values_list(
-            "message_id", flat=True
-        )
-    )
-    assert set(Letter.objects.values_list("attempts", flat=True)) == {1}
-
-
-def test_sigkill_mid_batch_loses_nothing_and_duplicates_only_what_was_in_flight(
-    worker, smtp, broker, celery_beat, settings
-):
-    """The worst moment to die: every worker process is in the middle of a
-    batch, its current message accepted by the server but the "250" not yet
-    heard, so it could not be recorded. Each of those letters goes out once more
-    (same Message-ID); the rest of the batches, claimed but never attempted, go
-    out once; nothing is lost."""
-    settings.DELIVERY_BATCH_SIZE = 10  # two batches: one per worker process
-    letters = LetterFactory.create_batch(20)
-    letters_enqueue(letter_ids=[letter.pk for letter in letters])
-    smtp.wait_for(4)
-    smtp.stall = 60  # from now on the server keeps each message but stays silent
-    wait_until(
-        lambda: smtp.stalled == WORKER_CONCURRENCY,
-        message="every worker process to wait on the server's reply",
-    )
-    worker.kill()
-    delivered = {m["Message-ID"] for m in smtp.messages}
-    claimed = {message_id(x) for x in Letter.objects.filter(status="sending")}
-    in_flight = claimed & delivered  # delivered, never recorded
-    assert len(in_flight) == WORKER_CONCURRENCY
-    assert claimed - delivered  # the rest of the batches: claimed, not attempted
-    # The dead worker's unacknowledged messages: Redis would hand them out again
-    # only after the visibility timeout (hours); the sweeper does not wait.
-    orphaned = broker.hkeys("unacked")
-
-    smtp.stall = 0
-    celery_beat.start(wait=False)
-    worker.start()
-    wait_until(letters_in(OutboxStatus.SENT, 20), message="all 20 letters to be sent")
-    celery_beat.kill()
-    if orphaned:
-        broker.hdel("unacked", *orphaned)
-        broker.zrem("unacked_index", *orphaned)
-    wait_for_idle_broker(broker)
-
-    copies = Counter(m["Message-ID"] for m in smtp.messages)
-    assert set(copies) == {letter.message_id for letter in Letter.objects.all()}
-    duplicated = {message_id for message_id, n in copies.items() if n > 1}
-    assert duplicated == in_flight
-    assert max(copies.values()) == 2
 
 
 def test_exception_after_enqueueing_in_a_transaction_sends_nothing(
@@ -379,85 +291,3 @@ def test_broker_down_while_signing_loses_nothing(worker, smtp, broker, settings)
     assert message["To"] == "ada@example.com"
     assert message["Message-ID"] == confirmation.message_id
     assert f"/confirm/{signature.token}/" in message.get_content()
-
-
-def kill_worker_database_connections() -> int:
-    """pg_terminate_backend on the worker's connections (not this test's)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            " AND application_name = %s",
-            [WORKER_APPLICATION_NAME],
-        )
-        return cursor.fetchone()[0]
-
-
-def test_killed_database_connections_mid_batch_lose_and_repeat_nothing(
-    worker, smtp, broker, settings
-):
-    """PostgreSQL drops the worker's connections (a restart, a failover, an
-    operator) while both its processes are in the middle of a batch. Each finds
-    out when it next records a result, reconnects and records it: nothing is
-    lost, and nothing is sent twice. No beat: the worker recovers by itself."""
-    settings.DELIVERY_BATCH_SIZE = 10  # two batches: one per worker process
-    letters = LetterFactory.create_batch(20)
-    smtp.delay = 0.2  # each message takes a while: the batches are in progress
-    letters_enqueue(letter_ids=[letter.pk for letter in letters])
-    smtp.wait_for(4)
-
-    assert kill_worker_database_connections() >= WORKER_CONCURRENCY
-    assert len(smtp.messages) < 20  # mid-batch
-    smtp.delay = 0
-    wait_until(letters_in(OutboxStatus.SENT, 20), message="all 20 letters to be sent")
-    wait_for_idle_broker(broker)
-
-    copies = Counter(m["Message-ID"] for m in smtp.messages)
-    assert set(copies) == {letter.message_id for letter in Letter.objects.all()}
-    assert max(copies.values()) == 1
-    assert set(Letter.objects.values_list("attempts", flat=True)) == {1}
-    assert worker.log().count("Database connection lost; reconnecting") >= 2
-
-
-def test_smtp_server_refusing_connections_for_a_while(worker, smtp, broker):
-    """The mail server is down: each batch's attempt fails, its letters back off
-    together and try again, and they are delivered once it listens again."""
-    letters = LetterFactory.create_batch(6)
-    with smtp.refusing():
-        letters_enqueue(letter_ids=[letter.pk for letter in letters])
-        wait_until(
-            lambda: min(Letter.objects.values_list("attempts", flat=True)) >= 2,
-            message="every letter to be tried twice",
-        )
-        assert set(Letter.objects.values_list("status", flat=True)) <= {
-            OutboxStatus.PENDING,
-            OutboxStatus.SENDING,
-        }
-        assert smtp.messages == []
-
-    smtp.wait_for(6)
-    wait_for_idle_broker(broker)
-    copies = Counter(m["Message-ID"] for m in smtp.messages)
-    assert set(copies) == {letter.message_id for letter in Letter.objects.all()}
-    assert max(copies.values()) == 1
-    assert set(Letter.objects.values_list("status", flat=True)) == {"sent"}
-    assert min(Letter.objects.values_list("attempts", flat=True)) >= 3
-
-
-def test_a_connection_closed_mid_batch_is_picked_up_again_at_once(worker, smtp, broker):
-    """The server closes the connection (421) after taking a letter: the letter
-    it refused backs off, the rest of the batch goes at once over a new
-    connection, and every letter arrives once."""
-    letters = LetterFactory.create_batch(5)
-    smtp.script("250 OK", "421 4.3.2 Closing connection")
-    letters_enqueue(letter_ids=[letter.pk for letter in letters])
-
-    smtp.wait_for(5)
-    wait_for_idle_broker(broker)
-    copies = Counter(m["Message-ID"] for m in smtp.messages)
-    assert set(copies) == {letter.message_id for letter in Letter.objects.all()}
-    assert max(copies.values()) == 1
-    assert len(smtp.peers) >= 2  # reconnected
-    attempts = dict(Letter.objects.values_list("pk", "attempts"))
-    assert sorted(attempts.values()) == [1, 1, 1, 1, 2]  # only the refused one
-    assert attempts[letters[1].pk] == 2

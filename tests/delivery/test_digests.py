@@ -87,6 +87,9 @@ def test_default_mode_sends_personal_letters_alone_and_one_digest_each(
         page = client.get("/officials/" + path)
         assert page.status_code == 200
         assert "<strong>53</strong> supporters" in page.content.decode()
+        listed = client.get("/officials/" + path + "supporters.csv")
+        rows = b"".join(listed.streaming_content).decode().splitlines()
+        assert len(rows) == 1 + 53 and rows[-1].startswith("Signer 52,Leeds,SW1A")
 
     wait_until(
         lambda: (
