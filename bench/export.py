@@ -199,9 +199,9 @@ def export_sql(campaign) -> str:
     """The exporter's own SELECT, with its parameters inlined for psql."""
     from django.db import connection
 
-    from campaign import exports
+    from campaign import export_filters, exports
 
-    signatures = exports.signatures_for_export(campaign=campaign, status="all")
+    signatures = export_filters.signatures_for_export(campaign=campaign, status="all")
     sql, params = exports.export_sql(signatures)
     with connection.cursor() as cur:
         return cur.mogrify(sql, params).decode()

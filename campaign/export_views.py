@@ -6,17 +6,17 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404
 
-from . import exports
+from . import export_filters, exports
 from .models import Campaign
 
 
 @login_required
 def signatures_csv(request, slug: str):
     # Permission before the lookup: outsiders can't probe which slugs exist.
-    if not exports.can_export(request.user):
+    if not export_filters.can_export(request.user):
         raise PermissionDenied
     campaign = get_object_or_404(Campaign, slug=slug)
-    form = exports.ExportFilterForm(request.GET)
+    form = export_filters.ExportFilterForm(request.GET)
     if not form.is_valid():
         return HttpResponseBadRequest(
             form.error_text(), content_type="text/plain; charset=utf-8"
@@ -24,7 +24,7 @@ def signatures_csv(request, slug: str):
     filters = form.filters()
     excel = form.cleaned_data["excel"]
     return exports.signature_csv_response(
-        signatures=exports.signatures_for_export(campaign=campaign, **filters),
+        signatures=export_filters.signatures_for_export(campaign=campaign, **filters),
         filename=exports.export_filename(
             label=campaign.slug, status=filters["status"], excel=excel
         ),

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .. import exports
+from .. import export_filters, exports
 from ..models import Signature
 
 
@@ -48,4 +48,4 @@ class SignatureAdmin(admin.ModelAdmin):
 
     def has_export_permission(self, request) -> bool:
         # The staff URL's rule, not has_view_permission (which change also grants).
-        return exports.can_export(request.user)
+        return export_filters.can_export(request.user)

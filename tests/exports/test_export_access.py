@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
-from campaign import exports
+from campaign import export_filters, exports
 from tests.exports.csv_export import (
     admin_export,
     command_export,
@@ -164,7 +164,7 @@ def test_query_count_is_pinned_and_independent_of_rows(
 
 
 def test_rows_stream_from_a_server_side_cursor_in_chunks(campaign):
-    signatures = exports.signatures_for_export(campaign=campaign, status="all")
+    signatures = export_filters.signatures_for_export(campaign=campaign, status="all")
     chunks = exports.signature_csv_chunks(signatures=signatures, chunk_rows=4)
     header = next(chunks)
     assert parse(header) == [exports.HEADER]

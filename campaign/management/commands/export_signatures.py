@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from campaign import exports
+from campaign import export_filters, exports
 from campaign.models import Campaign
 
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, slug, output=None, excel=False, **options):
-        form = exports.ExportFilterForm(
+        form = export_filters.ExportFilterForm(
             {key: options[key] or "" for key in ("status", "since", "until")}
         )
         if not form.is_valid():
@@ -37,7 +37,9 @@ class Command(BaseCommand):
             campaign = Campaign.objects.get(slug=slug)
         except Campaign.DoesNotExist:
             raise CommandError(f"No campaign with slug {slug!r}.") from None
-        signatures = exports.signatures_for_export(campaign=campaign, **form.filters())
+        signatures = export_filters.signatures_for_export(
+            campaign=campaign, **form.filters()
+        )
 
         # options["stdout"/"stderr"] are the raw streams call_command was given;
         # self.stdout/self.stderr are text wrappers that append newlines.
