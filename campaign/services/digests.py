@@ -50,7 +50,18 @@ def digests_create_due() -> list[int]:
     )
     created = []
     for campaign_id, official_id in list(due):
-        target = targets.get(campaign_id=campaign_id, official_id=official_id)
+        target = targets.filter(
+            campaign_id=campaign_id, official_id=official_id
+        ).first()
+        if target is None:
+            # Removed from the campaign since: its waiting letters stay listed
+            # in admin, and one such official must not stop everyone's digest.
+            logger.warning(
+                "letters await a digest for official %s, no longer a target of "
+                "campaign %s",
+                *(official_id, campaign_id),
+            )
+            continue
         digest_id = digest_create(target=target)
         if digest_id is not None:
             created.append(digest_id)

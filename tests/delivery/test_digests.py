@@ -163,6 +163,16 @@ def test_ten_thousand_supporters_are_delivered_within_a_minute(worker, smtp):
 
 
 @pytest.mark.django_db
+def test_an_official_removed_from_the_campaign_does_not_stop_the_others():
+    campaign = _campaign(DeliveryMode.DIGEST_ONLY)
+    _sign_and_confirm(campaign, personal=0, plain=2)
+    removed, kept = campaign.targets.order_by("pk")
+    campaign.targets.remove(removed)
+    [digest_id] = digests_create_due()
+    assert Digest.objects.get(pk=digest_id).official == kept
+
+
+@pytest.mark.django_db
 def test_a_failed_digest_returns_its_letters_for_the_next_one():
     from campaign.services.digests import digest_record_failed
 
