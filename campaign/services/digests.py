@@ -81,6 +81,15 @@ def digest_create(*, target: CampaignTarget) -> int | None:
             letters.filter(digest__isnull=True)
             .select_for_update(of=("self",), skip_locked=True)
             .select_related("signature")
+            # What the digest reads: never the letters' bodies, which for a
+            # big campaign would be tens of megabytes in the worker.
+            .only(
+                "status",
+                "own_words",
+                "signature__full_name",
+                "signature__town",
+                "signature__created_at",
+            )
             .order_by("signature__created_at", "pk")
         )
         if not any(letter.status == LetterStatus.AWAITING_DIGEST for letter in new):
