@@ -17,9 +17,15 @@ from campaign.services.questionnaires import (
     questionnaire_token,
     questionnaires_send_due,
 )
+from campaign.tasks import questionnaires_send_task
+from config.celery import app
 from tests.factories import CampaignFactory, OfficialFactory
 from tests.replies.conftest import AFTER_DAYS, delivered
 
+# Read at import, as tests/delivery/test_celery_config.py does: when the app is
+# first configured inside a test (a task sent under the `settings` fixture), the
+# schedule read back afterwards lacks the on_after_configure entries.
+BEAT_SCHEDULE = app.conf.beat_schedule
 LINK_RE = re.compile(r"http://testserver/replies/[^\s/]+/")
 
 
@@ -244,3 +250,24 @@ def test_the_email_arrives_and_its_link_answers(worker, smtp, questionnaire_sett
     questionnaire = Questionnaire.objects.get()
     assert (questionnaire.letter, questionnaire.replied) == (letter, True)
     assert len(smtp.messages) == 1
+
+
+def test_beat_asks_daily_by_a_task_that_exists():
+    entry = BEAT_SCHEDULE["daily-questionnaires"]
+    # Beat publishes by name: a misspelt one would be scheduled and never run.
+    assert app.tasks[entry["task"]].run is questionnaires_send_task.run
+    assert (entry["schedule"].hour, entry["schedule"].minute) == ({10}, {30})
+
+
+def test_the_beat_task_asks_through_the_worker(worker, smtp, questionnaire_settings):
+    campaign = _campaign()
+    delivered(
+        campaign,
+        campaign.targets.all(),
+        sent_at=timezone.now() - timedelta(days=AFTER_DAYS + 1),
+    )
+    # The worker runs with the default delay, which is AFTER_DAYS.
+    questionnaires_send_task.delay()
+    [message] = smtp.wait_for(count=1)
+    assert message["Subject"] == "Did they reply? Clean Air Now"
+    assert Questionnaire.objects.count() == 2
