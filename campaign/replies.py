@@ -29,34 +29,32 @@ def response_rates(
     *, campaign_id: int | None = None, official_id: int | None = None
 ) -> dict[tuple[int, int], ResponseRate]:
     """ResponseRate per (campaign id, official id), for one campaign or one
-    official: two grouped queries, whatever the number of pairs."""
+    official: one grouped query, whatever the number of pairs. Answers count
+    while their letter counts as delivered (a letter that bounced since drops
+    out with its answer)."""
     letters = Letter.objects.filter(status__in=DELIVERED_LETTER_STATUSES)
-    answers = Questionnaire.objects.filter(answered_at__isnull=False)
     if campaign_id is not None:
         letters = letters.filter(signature__campaign_id=campaign_id)
-        answers = answers.filter(campaign_id=campaign_id)
     if official_id is not None:
         letters = letters.filter(official_id=official_id)
-        answers = answers.filter(official_id=official_id)
-    delivered = {
-        (row["signature__campaign_id"], row["official_id"]): row["n"]
-        for row in letters.values("signature__campaign_id", "official_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    }
-    answered = {
-        (row["campaign_id"], row["official_id"]): (row["n"], row["yes"])
-        for row in answers.values("campaign_id", "official_id")
-        .annotate(n=Count("pk"), yes=Count("pk", filter=Q(replied=True)))
-        .order_by()
-    }
-    return {
-        key: ResponseRate(
-            delivered=delivered.get(key, 0),
-            answered=answered.get(key, (0, 0))[0],
-            replied=answered.get(key, (0, 0))[1],
+    rows = (
+        letters.values("signature__campaign_id", "official_id")
+        .annotate(
+            delivered=Count("pk"),
+            answered=Count(
+                "questionnaire", filter=Q(questionnaire__answered_at__isnull=False)
+            ),
+            replied=Count("questionnaire", filter=Q(questionnaire__replied=True)),
         )
-        for key in delivered.keys() | answered.keys()
+        .order_by()
+    )
+    return {
+        (row["signature__campaign_id"], row["official_id"]): ResponseRate(
+            delivered=row["delivered"],
+            answered=row["answered"],
+            replied=row["replied"],
+        )
+        for row in rows
     }
 
 
