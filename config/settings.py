@@ -115,8 +115,9 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 # the outbox for the sweeper (campaign/services/delivery/queueing.py).
 REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=0.05)
 REDIS_RETRY_SECONDS = env.float("REDIS_RETRY_SECONDS", default=5)
-# A cache command to a Redis that accepted the connection but does not answer.
+# A command to a Redis that accepted the connection but does not answer.
 CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=0.5)
+BROKER_SOCKET_TIMEOUT = env.float("BROKER_SOCKET_TIMEOUT", default=2)
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     CACHES["default"]["BACKEND"] = "config.cache.FallbackRedisCache"
     CACHES["default"].setdefault("OPTIONS", {}).update(
@@ -372,6 +373,9 @@ CELERY_BEAT_SCHEDULE = {
 DELIVERY_COUNTDOWN_MAX_SECONDS = max(DELIVERY_RETRY_MAX_SECONDS, 3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(DELIVERY_COUNTDOWN_MAX_SECONDS + 3600),
-    # Unset, an unreachable host would hold a request for the OS's TCP timeout.
+    # Unset, an unreachable host would hold a request for the OS's TCP timeout,
+    # and a hung one (or a network partition) for ever.
     "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+    # Above the 1 s that a worker's BRPOP blocks in Redis.
+    "socket_timeout": BROKER_SOCKET_TIMEOUT,
 }
