@@ -52,6 +52,7 @@ class _Outage:
     fallback and so one per-process rate limiter are wanted, not one per thread."""
 
     breaker: CircuitBreaker
+    fallback: LocMemCache  # thread-safe
     # Keys written to the fallback since Redis was last reachable; None: too many
     # to list (or cleared), so clear Redis on recovery.
     dirty: set[str] | None = field(default_factory=set)
@@ -69,7 +70,14 @@ def _outage_for(location: str) -> _Outage:
                 retry_seconds=settings.REDIS_RETRY_SECONDS,
                 logger=logger,
             )
-            _outages[location] = _Outage(breaker)
+            fallback = LocMemCache(
+                f"redis-fallback:{location}",
+                {
+                    "KEY_FUNCTION": _as_is,
+                    "OPTIONS": {"MAX_ENTRIES": FALLBACK_MAX_ENTRIES},
+                },
+            )
+            _outages[location] = _Outage(breaker, fallback)
         return _outages[location]
 
 
@@ -78,6 +86,7 @@ def reset() -> None:
     with _outages_lock:
         for outage in _outages.values():
             outage.breaker.reset()
+            outage.fallback.clear()
             outage.dirty = set()
 
 
@@ -88,15 +97,7 @@ class FallbackRedisCacheClient(RedisCacheClient):
         super().__init__(servers, **options)
         location = ",".join(servers)
         self.outage = _outage_for(location)
-        self.breaker = self.outage.breaker
-        # LocMemCaches of one name share their storage: one per process.
-        self.fallback = LocMemCache(
-            f"redis-fallback:{location}",
-            {
-                "KEY_FUNCTION": _as_is,
-                "OPTIONS": {"MAX_ENTRIES": FALLBACK_MAX_ENTRIES},
-            },
-        )
+        self.breaker, self.fallback = self.outage.breaker, self.outage.fallback
 
     def _call(self, name: str, args: tuple, written: tuple = ()):
         attempt = self.breaker.attempt()

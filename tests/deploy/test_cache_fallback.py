@@ -137,3 +137,14 @@ def test_the_breaker_warns_at_most_once_a_minute_and_lets_one_probe_through(
     assert messages[1].startswith("Thing unreachable")
     assert "(0 calls" not in messages[1]
     assert messages[2] == "Thing reachable again"
+
+
+def test_the_threads_of_a_process_share_one_fallback_and_one_breaker(make_cache):
+    """Django gives each thread its own cache object; the per-IP counters must
+    still be per process (gunicorn runs GUNICORN_THREADS threads), not per thread."""
+    url = f"redis://127.0.0.1:{free_port()}/1"
+    one_thread, another = make_cache(url), make_cache(url)
+    assert one_thread.add("limit:ip", 1, 300) is True
+    assert another.incr("limit:ip") == 2
+    assert another._cache.breaker is one_thread._cache.breaker
+    assert another._cache.breaker.is_open
