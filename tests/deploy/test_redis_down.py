@@ -1,8 +1,8 @@
 """Redis stopped under a running site (issue 12): gunicorn, as deployed, with
 CACHE_URL and CELERY_BROKER_URL on a private Redis. With Redis gone the site keeps
 serving pages, taking and confirming signatures (per-IP limits still holding, per
-process) and /healthz stays 200, all quickly; once Redis is back the worker and the
-sweeper deliver everything that waited in the outbox."""
+process) and the admin log-in, and /healthz stays 200, all quickly; once Redis is
+back the worker and the sweeper deliver everything that waited in the outbox."""
 
 import os
 import sys
@@ -138,6 +138,13 @@ def test_site_stays_up_while_redis_is_down_and_delivers_once_it_is_back(
         target = CampaignTarget.objects.filter(campaign=campaign).first()
         official = visitor.get(f"/officials/{official_page_token(target=target)}/")
         assert official.status_code == 200
+
+        # The admin lockout counts in the database: a wrong password is just that.
+        login = visitor.get("/admin/login/")
+        [form] = forms_of(login)
+        wrong = visitor.submit(login, form, username="organiser", password="nope")
+        assert wrong.status_code == 200
+        assert "correct username and password" in wrong.text
 
         health = visitor.get("/healthz")
         assert health.status_code == 200
