@@ -37,11 +37,15 @@ def enqueue(outbox: Outbox, ids: list[int]) -> int:
             published += len(batch)
     except OperationalError as exc:
         BROKER.failed(exc)
-        logger.warning(
+        # A failed retry during an outage is no news (the breaker warns once a
+        # minute): only the failure that starts one gets a warning and traceback.
+        news = attempt is Attempt.NORMAL
+        logger.log(
+            logging.WARNING if news else logging.INFO,
             "Broker unavailable: %d %s(s) left pending for the sweeper",
             len(ids) - published,
             outbox.label,
-            exc_info=attempt is Attempt.NORMAL,  # a probe's failure is no news
+            exc_info=news,
         )
     else:
         BROKER.succeeded()
