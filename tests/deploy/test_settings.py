@@ -158,6 +158,7 @@ def test_beat_schedules_the_digests_at_digest_send_time():
     code = (
         "import django; django.setup();"
         "from config.celery import app; app.loader.import_default_modules();"
+        "app.finalize();"  # as beat does before it reads its schedule
         "entry = app.conf.beat_schedule['daily-digests'];"
         "s = entry['schedule'];"
         "print(entry['task'], sorted(s.hour), sorted(s.minute), app.conf.timezone)"
