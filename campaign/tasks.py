@@ -61,3 +61,11 @@ def digests_send_task() -> list[int]:
     from campaign.services.digests import digests_create_due
 
     return digests_create_due()
+
+
+@shared_task
+def tallies_refresh_task() -> list[int]:
+    """Beat, every DASHBOARD_REFRESH_SECONDS: rebuild the dashboards' tallies."""
+    from campaign.services.tallies import tallies_refresh_due
+
+    return tallies_refresh_due()

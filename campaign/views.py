@@ -2,6 +2,7 @@
 inbox → confirm → thank you. Views parse input, call one service, pick a page."""
 
 import re
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -12,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from letters.rendering import TemplateError
 
-from . import bot_traps, limits, selectors
+from . import bot_traps, limits, selectors, sources
 from .drafting import draft_letter
 from .forms import SignForm
 from .limits import Refusal
@@ -70,7 +71,7 @@ def _letter_previews(*, campaign, targets, form) -> dict:
 def _campaign_page(request, campaign, *, targets, state, form=None, status=200):
     signable = state is SigningState.OPEN
     if signable and form is None:
-        form = SignForm(campaign=campaign)
+        form = SignForm(campaign=campaign, initial=sources.source_initial(request))
     context = {
         "campaign": campaign,
         "targets": targets,
@@ -213,7 +214,19 @@ def _thank_you(request, signature: Signature):
         "campaign": campaign,
         "count": selectors.signature_count(campaign_id=campaign.pk),
         "targets": selectors.campaign_targets(campaign=campaign),
-        "share_url": settings.SITE_URL
-        + reverse("campaign:detail", args=[campaign.slug]),
+        "share_urls": share_urls(campaign=campaign),
     }
     return render(request, "campaign/thank_you.html", context)
+
+
+SHARE_CHANNELS = ("email", "whatsapp", "x", "facebook")
+
+
+def share_urls(*, campaign: Campaign) -> dict[str, str]:
+    """The campaign's address per share button, tagged so that the signatures a
+    share brings in are counted under its channel (sources.py, the dashboard)."""
+    url = settings.SITE_URL + reverse("campaign:detail", args=[campaign.slug])
+    return {
+        channel: f"{url}?{urlencode({'utm_source': channel, 'utm_medium': 'share'})}"
+        for channel in SHARE_CHANNELS
+    }

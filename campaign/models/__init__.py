@@ -15,6 +15,7 @@ from .outbox import (
     outbox_indexes,
 )
 from .signatures import Signature, _new_token
+from .tallies import LetterTally, SignatureTally, TallyRefresh
 
 __all__ = [
     "DELIVERED_LETTER_STATUSES",
@@ -25,10 +26,13 @@ __all__ = [
     "Digest",
     "Letter",
     "LetterStatus",
+    "LetterTally",
     "Official",
     "OutboxMessage",
     "OutboxStatus",
     "Signature",
+    "SignatureTally",
+    "TallyRefresh",
     "_new_token",  # named by migration 0001
     "outbox_indexes",
 ]
