@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import DateField, F, Func, Value
+from django.db.models import DateField, DateTimeField, F, FloatField, Func, Value
 from django.utils import timezone
 
 from campaign.models import (
@@ -31,7 +31,12 @@ from campaign.sources import source_label_sql
 
 def _local_day(field: str) -> Func:
     """(field AT TIME ZONE site zone)::date: the day as the site's clocks say."""
-    local = Func(Value(settings.TIME_ZONE), F(field), function="timezone")
+    local = Func(
+        Value(settings.TIME_ZONE),
+        F(field),
+        function="timezone",
+        output_field=DateTimeField(),
+    )
     return Func(local, function="date", output_field=DateField())
 
 
@@ -70,6 +75,7 @@ def _signature_rows_sql(campaign_id: int) -> tuple[str, tuple]:
                 Value("epoch"),
                 F("confirmed_at") - F("created_at"),
                 function="date_part",
+                output_field=FloatField(),
             ),
         )
         .values("day", "status", "source", "district", "delay")
