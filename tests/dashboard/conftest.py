@@ -1,8 +1,9 @@
 """A campaign with signatures and letters over several days, at known times."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 
 from campaign.models import Letter, Signature
 from tests.factories import LetterFactory, SignatureFactory, StaffUserFactory
@@ -31,6 +32,9 @@ def utc(*args) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
+NOW = utc(2026, 7, 10, 12, 0)
+
+
 @pytest.fixture
 def organiser(db, django_user_model):
     """Staff who may view signatures (not a superuser)."""
@@ -39,3 +43,32 @@ def organiser(db, django_user_model):
     user = StaffUserFactory(username="dashboard-organiser")
     user.user_permissions.add(Permission.objects.get(codename="view_signature"))
     return user
+
+
+@pytest.fixture
+def history(campaign):
+    """Signatures over five summer days, with sources, districts and letters."""
+    alex, sam = campaign.targets.order_by("name")
+    rows = []
+    with time_machine.travel(NOW, tick=False):
+        for day in range(5):
+            for n in range(day + 1):
+                rows.append(
+                    signed(
+                        campaign,
+                        utc(2026, 7, 5 + day, 9, n),
+                        confirmed_after=timedelta(minutes=10 * (n + 1))
+                        if n % 2 == 0
+                        else None,
+                        utm_source="x" if n == 0 else "",
+                        referrer_host="news.example" if n == 1 else "",
+                        postcode="NW1 6XE" if n < 2 else "SW1A 1AA",
+                    )
+                )
+        for signature in rows:
+            if signature.status == "confirmed":
+                written(signature, alex, status="sent", own_words=30)
+                written(signature, sam, status="digested")
+        # 23:30 UTC in summer is 00:30 the next day in Europe/London.
+        rows.append(signed(campaign, utc(2026, 7, 9, 23, 30)))
+    return rows

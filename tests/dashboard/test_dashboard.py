@@ -11,12 +11,10 @@ from django.urls import reverse
 from campaign.dashboard_data import dashboard_data
 from campaign.models import Letter, Signature, SignatureTally
 from campaign.services.tallies import campaign_tallies_refresh, tallies_refresh_due
-from tests.dashboard.conftest import signed, utc, written
+from tests.dashboard.conftest import NOW, signed, utc
 from tests.factories import StaffUserFactory
 
 pytestmark = pytest.mark.django_db
-
-NOW = utc(2026, 7, 10, 12, 0)
 
 
 def url(campaign, **query) -> str:
@@ -24,35 +22,6 @@ def url(campaign, **query) -> str:
     return path + (
         "?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else ""
     )
-
-
-@pytest.fixture
-def history(campaign):
-    """Signatures over five summer days, with sources, districts and letters."""
-    alex, sam = campaign.targets.order_by("name")
-    rows = []
-    with time_machine.travel(NOW, tick=False):
-        for day in range(5):
-            for n in range(day + 1):
-                rows.append(
-                    signed(
-                        campaign,
-                        utc(2026, 7, 5 + day, 9, n),
-                        confirmed_after=timedelta(minutes=10 * (n + 1))
-                        if n % 2 == 0
-                        else None,
-                        utm_source="x" if n == 0 else "",
-                        referrer_host="news.example" if n == 1 else "",
-                        postcode="NW1 6XE" if n < 2 else "SW1A 1AA",
-                    )
-                )
-        for signature in rows:
-            if signature.status == "confirmed":
-                written(signature, alex, status="sent", own_words=30)
-                written(signature, sam, status="digested")
-        # 23:30 UTC in summer is 00:30 the next day in Europe/London.
-        rows.append(signed(campaign, utc(2026, 7, 9, 23, 30)))
-    return rows
 
 
 def direct_counts(campaign, since: date, until: date) -> dict[date, tuple[int, int]]:
