@@ -40,6 +40,9 @@ def _local_day(field: str) -> Func:
     return Func(local, function="date", output_field=DateField())
 
 
+# The first key of this module's advisory locks (the second is the campaign id).
+_LOCK = 170_017
+
 _SIGNATURES_SQL = """
 INSERT INTO {tally} (campaign_id, day, dimension, value, signed, confirmed,
                      confirm_seconds_median)
@@ -101,8 +104,11 @@ def campaign_tallies_refresh(*, campaign_id: int) -> TallyRefresh:
     signatures_sql, signatures_params = _signature_rows_sql(campaign_id)
     letters_sql, letters_params = _letter_rows_sql(campaign_id)
     with transaction.atomic(), connection.cursor() as cursor:
-        # Rebuilds of one campaign wait for each other instead of interleaving.
-        Campaign.objects.select_for_update().filter(pk=campaign_id).exists()
+        # Rebuilds of one campaign wait for each other instead of interleaving
+        # (two DELETE-then-INSERTs at once would leave both sets of rows). An
+        # advisory lock, not the campaign row's: FOR UPDATE on it would hold up
+        # every signature insert's foreign-key check for the whole rebuild.
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK, campaign_id])
         SignatureTally.objects.filter(campaign_id=campaign_id).delete()
         LetterTally.objects.filter(campaign_id=campaign_id).delete()
         cursor.execute(

@@ -1,10 +1,13 @@
 """The organiser's dashboard: who may see it, and that its numbers are the rows'."""
 
+import io
 import json
 from datetime import date, timedelta
 
 import pytest
 import time_machine
+from django.contrib.auth.models import Permission
+from django.core.management import CommandError, call_command
 from django.db.models import Count
 from django.urls import reverse
 
@@ -198,3 +201,26 @@ def test_a_rebuild_replaces_the_tallies(campaign, history):
     after = SignatureTally.objects.filter(campaign=campaign, dimension="total")
     assert after.count() == before
     assert all(t.signed == t.confirmed for t in after)
+
+
+def test_the_refresh_command_names_unknown_slugs(campaign, history):
+    out = io.StringIO()
+    call_command("refresh_dashboards", campaign.slug, stdout=out)
+    assert f"{campaign.slug}: refreshed" in out.getvalue()
+    assert SignatureTally.objects.filter(campaign=campaign).exists()
+    with pytest.raises(CommandError, match="nope"):
+        call_command("refresh_dashboards", "nope")
+
+
+def test_the_admin_links_to_the_dashboard(client, organiser, campaign):
+    organiser.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_campaign", "change_campaign"])
+    )
+    client.force_login(organiser)
+    link = reverse("admin:campaign_campaign_dashboard", args=[campaign.pk])
+    for page in (
+        reverse("admin:index"),
+        reverse("admin:campaign_campaign_change", args=[campaign.pk]),
+        reverse("admin:campaign_campaign_changelist"),
+    ):
+        assert f'href="{link}"' in client.get(page).content.decode(), page
