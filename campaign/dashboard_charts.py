@@ -99,7 +99,9 @@ def hourly(data: DashboardData) -> Chart:
             {"label": "Pending", "data": [p for _, _, p in data.hours]},
         ],
         headers=["Hour", "Confirmed", "Pending"],
-        rows=[[label, c, p] for label, (_, c, p) in zip(labels, data.hours)],  # noqa: B905
+        rows=[
+            [label, c, p] for label, (_, c, p) in zip(labels, data.hours, strict=True)
+        ],
     )
 
 

@@ -72,34 +72,35 @@ def _top(campaign, dimension, since, until) -> list[tuple[str, int, int]]:
 
 
 def _letters(campaign, since, until):
-    rows = (
+    rows = list(
         LetterTally.objects.filter(campaign=campaign, day__gte=since, day__lte=until)
-        .values("official__name", "status", "personal")
+        .values("official_id", "official__name", "status", "personal")
         .annotate(total=Sum("letters"))
-        .order_by("official__name")
+        .order_by("official__name", "official_id")
     )
+    ids_by_name = defaultdict(set)
+    for row in rows:
+        ids_by_name[row["official__name"]].add(row["official_id"])
     officials: dict[str, dict[str, int]] = defaultdict(dict)
     personal = {True: 0, False: 0}
     for row in rows:
-        by_status = officials[row["official__name"]]
+        name = row["official__name"]
+        if len(ids_by_name[name]) > 1:  # two officials of one name stay apart
+            name = f"{name} (#{row['official_id']})"
+        by_status = officials[name]
         by_status[row["status"]] = by_status.get(row["status"], 0) + row["total"]
         personal[row["personal"]] += row["total"]
     return dict(officials), personal
 
 
 def _last_hours(campaign, now) -> list[tuple[datetime, int, int]]:
-    """Live, from the signatures: the tallies may be minutes old. status__in
-    names every status so the (campaign, status, created_at) index serves the
-    range on created_at (one descent per status) instead of a filter."""
+    """Live, from the signatures (the tallies may be minutes old): the index on
+    created_at finds the last 48 hours' rows, ~3% of a 60-day campaign's."""
     start = (now - timedelta(hours=HOURS - 1)).replace(
         minute=0, second=0, microsecond=0
     )
     rows = (
-        Signature.objects.filter(
-            campaign=campaign,
-            status__in=Signature.Status.values,
-            created_at__gte=start,
-        )
+        Signature.objects.filter(campaign=campaign, created_at__gte=start)
         .annotate(hour=Trunc("created_at", "hour"))
         .values("hour", "status")
         .annotate(total=Count("pk"))
