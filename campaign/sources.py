@@ -10,10 +10,12 @@ can't see. One label per signature (source_label_sql) is what the dashboard coun
 
 import re
 from dataclasses import asdict, dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
+from django.conf import settings
 from django.db.models import Case, CharField, F, Q, Value, When
 from django.db.models.functions import Concat
+from django.urls import reverse
 
 from letters.text import is_single_line
 
@@ -53,9 +55,13 @@ def clean_value(value: object) -> str:
 
 
 def clean_host(value: object) -> str:
-    """A host name as stored: lower case, letters, digits, dots and hyphens
-    (an IDN arrives as punycode); anything else is dropped."""
+    """A host name as stored: lower case ASCII letters, digits, dots and
+    hyphens (punycode for an international name); anything else is dropped."""
     host = str(value or "").strip().lower().rstrip(".")
+    try:  # an international name as its DNS (punycode) form
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return ""
     if len(host) > HOST_MAX_LENGTH or not _HOST_RE.match(host):
         return ""
     return host
@@ -80,6 +86,19 @@ def source_initial(request) -> dict[str, str]:
         request.META.get("HTTP_REFERER", ""), own_host=request.get_host()
     )
     return initial
+
+
+SHARE_CHANNELS = ("email", "whatsapp", "x", "facebook")
+
+
+def share_urls(*, campaign) -> dict[str, str]:
+    """The campaign's address for each share button on the thank-you page, tagged
+    so that the signatures a share brings in count under its channel."""
+    url = settings.SITE_URL + reverse("campaign:detail", args=[campaign.slug])
+    return {
+        channel: f"{url}?{urlencode({'utm_source': channel, 'utm_medium': 'share'})}"
+        for channel in SHARE_CHANNELS
+    }
 
 
 def source_label_sql():

@@ -2,13 +2,11 @@
 inbox → confirm → thank you. Views parse input, call one service, pick a page."""
 
 import re
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from letters.rendering import TemplateError
@@ -214,19 +212,6 @@ def _thank_you(request, signature: Signature):
         "campaign": campaign,
         "count": selectors.signature_count(campaign_id=campaign.pk),
         "targets": selectors.campaign_targets(campaign=campaign),
-        "share_urls": share_urls(campaign=campaign),
+        "share_urls": sources.share_urls(campaign=campaign),
     }
     return render(request, "campaign/thank_you.html", context)
-
-
-SHARE_CHANNELS = ("email", "whatsapp", "x", "facebook")
-
-
-def share_urls(*, campaign: Campaign) -> dict[str, str]:
-    """The campaign's address per share button, tagged so that the signatures a
-    share brings in are counted under its channel (sources.py, the dashboard)."""
-    url = settings.SITE_URL + reverse("campaign:detail", args=[campaign.slug])
-    return {
-        channel: f"{url}?{urlencode({'utm_source': channel, 'utm_medium': 'share'})}"
-        for channel in SHARE_CHANNELS
-    }

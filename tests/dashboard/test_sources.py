@@ -78,6 +78,10 @@ def test_the_parameters_survive_a_failed_submission_and_land_on_the_signature(
         ({"referrer_host": "News.Example.ORG."}, {"referrer_host": "news.example.org"}),
         ({"referrer_host": "http://evil.example/path"}, {"referrer_host": ""}),
         ({"referrer_host": "<script>"}, {"referrer_host": ""}),
+        (
+            {"referrer_host": "Bücher.example"},
+            {"referrer_host": "xn--bcher-kva.example"},
+        ),
     ],
 )
 def test_tampered_hidden_fields_are_cleaned_not_refused(
