@@ -9,6 +9,11 @@
   specs.forEach(function (spec) {
     var canvas = document.getElementById("chart-" + spec.id);
     if (!canvas) { return; }
+    // Without this script the table is open and the empty canvas hidden; with
+    // it the chart shows and its table folds away under "The numbers".
+    var section = canvas.closest(".dashboard-chart");
+    section.classList.add("has-chart");
+    section.querySelector("details").open = false;
     var valueAxis = spec.horizontal ? "x" : "y";
     var categoryAxis = spec.horizontal ? "y" : "x";
     var scales = {};
@@ -31,7 +36,5 @@
         scales: scales
       }
     });
-    // The table says the same: folded while the chart shows, open without it.
-    canvas.closest(".dashboard-chart").classList.add("has-chart");
   });
 }());

@@ -224,3 +224,10 @@ def test_the_admin_links_to_the_dashboard(client, organiser, campaign):
         reverse("admin:campaign_campaign_changelist"),
     ):
         assert f'href="{link}"' in client.get(page).content.decode(), page
+
+
+def test_before_the_first_rebuild_the_page_says_so(client, organiser, campaign):
+    client.force_login(organiser)
+    response = client.get(url(campaign))
+    assert response.status_code == 200
+    assert "Daily figures are not counted yet" in response.content.decode()
