@@ -137,17 +137,28 @@ def campaign_tallies_refresh(*, campaign_id: int) -> TallyRefresh:
     return refresh
 
 
-def tallies_refresh_due() -> list[int]:
-    """Beat: rebuild the tallies of every campaign still taking signatures or
+def campaigns_due_for_tallies() -> list[int]:
+    """The campaigns beat keeps current: those still taking signatures or
     delivering letters (not draft, and not closed for over a week: its letters
-    have settled by then). Returns the campaign ids rebuilt."""
+    have settled by then)."""
     week_ago = timezone.now() - timedelta(days=7)
-    campaign_ids = list(
+    return list(
         Campaign.objects.exclude(status=Campaign.Status.DRAFT)
         .exclude(closes_at__lt=week_ago)
         .exclude(status=Campaign.Status.CLOSED, updated_at__lt=week_ago)
         .values_list("pk", flat=True)
     )
+
+
+def tallies_refresh_enqueue_due() -> list[int]:
+    """Beat: one rebuild task per due campaign, so that a big campaign neither
+    holds up the others nor runs them all into one task's time limit. A task
+    still queued when the next round is due is dropped (expires)."""
+    from campaign.tasks import campaign_tallies_refresh_task
+
+    campaign_ids = campaigns_due_for_tallies()
     for campaign_id in campaign_ids:
-        campaign_tallies_refresh(campaign_id=campaign_id)
+        campaign_tallies_refresh_task.apply_async(
+            args=[campaign_id], expires=settings.DASHBOARD_REFRESH_SECONDS
+        )
     return campaign_ids

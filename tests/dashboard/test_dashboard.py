@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from campaign.dashboard_data import dashboard_data
 from campaign.models import Letter, Signature, SignatureTally
-from campaign.services.tallies import campaign_tallies_refresh, tallies_refresh_due
+from campaign.services.tallies import campaign_tallies_refresh
 from tests.dashboard.conftest import NOW, signed, utc
 from tests.factories import StaffUserFactory
 
@@ -197,10 +197,23 @@ def test_a_rebuild_replaces_the_tallies(campaign, history):
         campaign_tallies_refresh(campaign_id=campaign.pk)
         before = SignatureTally.objects.filter(dimension="total").count()
         Signature.objects.filter(status="pending").update(status="confirmed")
-        assert tallies_refresh_due() == [campaign.pk]
+        call_command("refresh_dashboards", stdout=io.StringIO())  # what beat would
     after = SignatureTally.objects.filter(campaign=campaign, dimension="total")
     assert after.count() == before
     assert all(t.signed == t.confirmed for t in after)
+
+
+def test_beat_keeps_live_and_recently_closed_campaigns_current(campaign):
+    from campaign.services.tallies import campaigns_due_for_tallies
+    from tests.factories import CampaignFactory
+
+    long_closed = CampaignFactory(status="closed", closes_at=NOW - timedelta(days=8))
+    draft = CampaignFactory(status="draft")
+    with time_machine.travel(NOW, tick=False):
+        just_closed = CampaignFactory(status="closed", closes_at=NOW - timedelta(1))
+        due = set(campaigns_due_for_tallies())
+    assert campaign.pk in due and just_closed.pk in due
+    assert long_closed.pk not in due and draft.pk not in due
 
 
 def test_the_refresh_command_names_unknown_slugs(campaign, history):

@@ -5,7 +5,10 @@ closed campaign beat no longer refreshes."""
 from django.core.management.base import BaseCommand, CommandError
 
 from campaign.models import Campaign
-from campaign.services.tallies import campaign_tallies_refresh, tallies_refresh_due
+from campaign.services.tallies import (
+    campaign_tallies_refresh,
+    campaigns_due_for_tallies,
+)
 
 
 class Command(BaseCommand):
@@ -18,15 +21,15 @@ class Command(BaseCommand):
         parser.add_argument("slugs", nargs="*", metavar="slug")
 
     def handle(self, *args, slugs, **options):
-        if not slugs:
-            refreshed = tallies_refresh_due()
-            self.stdout.write(f"{len(refreshed)} campaign(s) refreshed.")
-            return
-        campaigns = dict(
-            Campaign.objects.filter(slug__in=slugs).values_list("slug", "pk")
-        )
-        if missing := sorted(set(slugs) - set(campaigns)):
-            raise CommandError(f"No campaign with the slug: {', '.join(missing)}.")
-        for slug in slugs:
-            refresh = campaign_tallies_refresh(campaign_id=campaigns[slug])
+        campaigns = Campaign.objects.order_by("slug")
+        if slugs:
+            campaigns = campaigns.filter(slug__in=slugs)
+            found = set(campaigns.values_list("slug", flat=True))
+            if missing := sorted(set(slugs) - found):
+                raise CommandError(f"No campaign with the slug: {', '.join(missing)}.")
+        else:
+            campaigns = campaigns.filter(pk__in=campaigns_due_for_tallies())
+        # In this process, one after another: an operator waits for the result.
+        for campaign_id, slug in campaigns.values_list("pk", "slug"):
+            refresh = campaign_tallies_refresh(campaign_id=campaign_id)
             self.stdout.write(f"{slug}: refreshed in {refresh.seconds:.1f} s.")
