@@ -221,6 +221,21 @@ def _top_chart(rows, *, id: str, title: str, about: str, what: str) -> Chart:
     )
 
 
+def summary(data: DashboardData, *, goal: int) -> dict:
+    """The headline figures above the charts."""
+    signed = sum(row.signed for row in data.days)
+    confirmed = sum(row.confirmed for row in data.days)
+    so_far = data.confirmed_before + confirmed
+    return {
+        "signed": signed,
+        "confirmed": confirmed,
+        "confirmed_percent": _percent(confirmed, signed),
+        "so_far": so_far,
+        "goal": goal,
+        "goal_percent": _percent(so_far, goal),
+    }
+
+
 def dashboard_charts(data: DashboardData, *, goal: int, min_words: int) -> list[Chart]:
     return [
         daily(data, goal=goal),

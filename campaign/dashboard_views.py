@@ -14,7 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
-from .dashboard_charts import dashboard_charts
+from .dashboard_charts import dashboard_charts, summary
 from .dashboard_data import dashboard_data
 from .export_filters import can_export
 from .models import Campaign
@@ -77,6 +77,7 @@ def campaign_dashboard(request, pk: int):
         "form": form,
         "data": data,
         "charts": charts,
+        "summary": summary(data, goal=campaign.signature_goal),
         "specs": [chart.spec() for chart in charts],
         "refresh_seconds": settings.DASHBOARD_REFRESH_SECONDS,
         "time_zone": settings.TIME_ZONE,

@@ -154,6 +154,11 @@ def test_the_date_filter_narrows_every_table(client, organiser, campaign, histor
     ).count()
     first = charts["daily"].rows[0]
     assert first[4] == before + first[1]
+    headline = response.context["summary"]
+    assert headline["signed"] == 7
+    confirmed = in_range.filter(status="confirmed").count()
+    assert headline["confirmed"] == confirmed
+    assert headline["so_far"] == before + confirmed == charts["daily"].rows[-1][4]
 
 
 def test_a_bad_date_range_is_a_message_not_a_500(client, organiser, campaign):
