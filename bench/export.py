@@ -115,12 +115,12 @@ FROM generate_series(1, %(rows)s) AS g,
 LETTERS_SQL = """
 INSERT INTO campaign_letter (
     status, attempts, last_error, next_attempt_at, claimed_at, sent_at, message_id,
-    created_at, updated_at, signature_id, official_id, subject, body)
+    created_at, updated_at, signature_id, official_id, subject, body, own_words)
 SELECT
     CASE WHEN s.id %% 53 = 0 AND o.n = 2 THEN 'failed'
          WHEN s.id %% 31 = 0 THEN 'pending' ELSE 'sent' END,
     1, '', NULL, NULL, s.confirmed_at, '', s.confirmed_at, s.confirmed_at,
-    s.id, o.id, 'About the campaign', 'Dear Official, please act.'
+    s.id, o.id, 'About the campaign', 'Dear Official, please act.', 0
 FROM campaign_signature s
 CROSS JOIN (SELECT id, row_number() OVER (ORDER BY id) AS n
             FROM campaign_official WHERE id = ANY(%(officials)s)) AS o
