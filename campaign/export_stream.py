@@ -20,7 +20,7 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import psycopg2
 from django.db import connections
@@ -81,15 +81,24 @@ class _QueueWriter:
                 continue
 
 
-def copy_stream(*, statement: str, prefix: bytes = b"") -> Iterator[bytes]:
+def copy_stream(
+    *, statement: str, settings: Sequence[str] = (), prefix: bytes = b""
+) -> Iterator[bytes]:
     """Run `statement` (a COPY ... TO STDOUT) and yield its output in chunks,
-    `prefix` first. The thread starts when the first chunk is asked for."""
+    `prefix` first. `settings` (SET statements) run first: the connection is
+    this stream's alone and closed after it. The thread starts when the first
+    chunk is asked for."""
     chunks: queue.Queue = queue.Queue(maxsize=QUEUE_CHUNKS)
     stop = threading.Event()
     running: dict = {}  # the thread's psycopg2 connection, for cancel()
     thread = threading.Thread(
         target=_produce,
-        kwargs={"statement": statement, "prefix": prefix, "chunks": chunks},
+        kwargs={
+            "statement": statement,
+            "settings": settings,
+            "prefix": prefix,
+            "chunks": chunks,
+        },
         args=(stop, running),
         name="csv-export-copy",
         daemon=True,
@@ -119,6 +128,7 @@ def _produce(
     running: dict,
     *,
     statement: str,
+    settings: Sequence[str],
     prefix: bytes,
     chunks: queue.Queue,
 ) -> None:
@@ -132,6 +142,8 @@ def _produce(
         if stop.is_set():
             return
         with connection.cursor() as cursor:
+            for setting in settings:
+                cursor.execute(setting)
             cursor.copy_expert(statement, writer)
         writer.flush()
         writer.put(_DONE)

@@ -112,11 +112,14 @@ HEADER = [header for header, _ in SIGNATURE_COLUMNS] + [
     "Letters failed",
 ]
 
-# Both letter counts in ONE grouped pass over the export's letters, hash-joined to
-# the signatures: a per-row LATERAL probe of the letters index cost ~4× the plain
-# columns on 1M signatures (bench/export.py). The grouped side is limited to the
-# exported signatures so a small export never counts every letter on the site.
-# The column aliases are the CSV's header: COPY ... HEADER writes them.
+# Both letter counts in ONE grouped pass over the export's letters (an index-only
+# scan of letter_counts_per_signature), merge-joined to the signatures: a per-row
+# LATERAL probe cost ~4× the plain columns on 1M signatures (bench/export.py).
+# The grouped side is limited to the exported signatures so a small export never
+# counts every letter on the site. Rows come in id order, which is the order
+# they were stored and so of signing (created_at is stamped at that insert):
+# the primary key hands them over sorted, where ordering by created_at made
+# PostgreSQL sort the whole wide result. The column aliases are the CSV header.
 _EXPORT_SQL = """
 SELECT {columns},
        coalesce(n.delivered, 0) AS {delivered},
@@ -130,13 +133,13 @@ LEFT JOIN (
     WHERE l.signature_id IN ({signature_ids})
     GROUP BY l.signature_id
 ) AS n ON n.signature_id = e.id
-ORDER BY e.created_at, e.id
+ORDER BY e.id
 """
 
 
 def export_sql(signatures: QuerySet[Signature]) -> tuple[str, tuple]:
     """The one SELECT an export runs, every cell computed by PostgreSQL, in
-    signing order, its column names the CSV header; bench/export.py hands the
+    signing (id) order, its column names the CSV header; bench/export.py hands the
     same SQL to `psql \\copy`.
 
     `signatures` is any filter on Signature. Its SQL becomes a subquery without
@@ -146,7 +149,7 @@ def export_sql(signatures: QuerySet[Signature]) -> tuple[str, tuple]:
     bare = signatures.order_by()
     inner = bare.annotate(
         **{n: expr for n, (_, expr) in zip(names, SIGNATURE_COLUMNS, strict=True)}
-    ).values("id", "created_at", *names)
+    ).values("id", *names)
     inner_sql, inner_params = inner.query.sql_with_params()
     ids_sql, ids_params = bare.values("id").query.sql_with_params()
     columns = ", ".join(
@@ -165,6 +168,12 @@ def export_sql(signatures: QuerySet[Signature]) -> tuple[str, tuple]:
     delivered = [status.value for status in DELIVERED_LETTER_STATUSES]
     params = (*inner_params, delivered, LetterStatus.FAILED.value, *ids_params)
     return sql, params
+
+
+# Run before the COPY, in its transaction or on its own connection. JIT compiling
+# this query's expressions took ~4 s of a 1M-row export, and a parallel plan
+# made each worker repeat the whole letter count: neither pays off here.
+COPY_SETTINGS = ["SET LOCAL jit = off", "SET LOCAL max_parallel_workers_per_gather = 0"]
 
 
 def copy_statement(signatures: QuerySet[Signature]) -> str:
@@ -208,7 +217,9 @@ def signature_csv_write(
     if excel:
         out.write(EXCEL_BOM)
     counter = _RowCounter(out, on_rows or (lambda n: None))
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        for setting in COPY_SETTINGS:
+            cursor.execute(setting)
         cursor.copy_expert(statement, counter)
     counter.finish()
 
@@ -219,7 +230,9 @@ def signature_csv_chunks(
     """The export as byte chunks, produced by COPY on a connection of its own
     (campaign/export_stream.py): what the web responses stream."""
     return copy_stream(
-        statement=copy_statement(signatures), prefix=EXCEL_BOM if excel else b""
+        statement=copy_statement(signatures),
+        settings=[s.replace("SET LOCAL", "SET") for s in COPY_SETTINGS],
+        prefix=EXCEL_BOM if excel else b"",
     )
 
 
