@@ -20,8 +20,9 @@ in the same run and alternating so neither gets a warmer cache:
 It checks the command's file is byte for byte psql's of the same query (both are
 PostgreSQL's COPY) and that no cell starts a formula, then (unless --no-web)
 streams the same export through gunicorn with the project's config/gunicorn.py
-(gthread workers) to measure the web rate, and shows why: what a timeout shorter than the export does to a sync
-worker's download and to a gthread worker's.
+(gthread workers) to measure the web rate, and shows why: what a timeout
+shorter than the export does to a sync worker's download and to a gthread
+worker's.
 Figures go to stdout and bench/out/export.json.
 """
 
