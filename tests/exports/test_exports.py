@@ -144,7 +144,7 @@ def test_any_text_round_trips_exactly_apart_from_the_quote(names):
     signatures = export_filters.signatures_for_export(campaign=campaign)
     data = b"".join(exports.signature_csv_chunks(signatures=signatures))
     rows = parse(data)[1:]
-    # bulk_create stamps created_at in list order; any tie breaks by id.
+    # Rows come in id order: bulk_create's list order.
     assert [r[COL["Full name"]] for r in rows] == [neutralised(n) for n in names]
     assert [r[COL["Personal paragraph"]] for r in rows] == [
         neutralised(n) for n in names
