@@ -33,12 +33,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from .export_stream import copy_stream
-from .models import (
-    DELIVERED_LETTER_STATUSES,
-    Letter,
-    LetterStatus,
-    Signature,
-)
+from .models import DELIVERED_LETTER_STATUSES, Letter, LetterStatus, Signature
 
 # Rows per FETCH for csv_chunks() (the officials' CSV): big enough that round
 # trips don't dominate, small enough that one chunk of tuples stays near a MB.
