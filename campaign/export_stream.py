@@ -23,7 +23,7 @@ import threading
 from collections.abc import Iterator, Sequence
 
 import psycopg2
-from django.db import connections
+from django.db import connections, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -85,9 +85,8 @@ def copy_stream(
     *, statement: str, settings: Sequence[str] = (), prefix: bytes = b""
 ) -> Iterator[bytes]:
     """Run `statement` (a COPY ... TO STDOUT) and yield its output in chunks,
-    `prefix` first. `settings` (SET statements) run first: the connection is
-    this stream's alone and closed after it. The thread starts when the first
-    chunk is asked for."""
+    `prefix` first. `settings` (SET LOCAL statements) run first, in the COPY's
+    transaction. The thread starts when the first chunk is asked for."""
     chunks: queue.Queue = queue.Queue(maxsize=QUEUE_CHUNKS)
     stop = threading.Event()
     running: dict = {}  # the thread's psycopg2 connection, for cancel()
@@ -141,7 +140,10 @@ def _produce(
         # and cancels, or we see `stop` here and never start.
         if stop.is_set():
             return
-        with connection.cursor() as cursor:
+        # A transaction, so SET LOCAL settings end with it (even on a connection
+        # a pooler hands to someone else); if the COPY is abandoned mid-way, the
+        # rollback fails and Django closes the connection, which ends the COPY.
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
             for setting in settings:
                 cursor.execute(setting)
             cursor.copy_expert(statement, writer)

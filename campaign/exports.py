@@ -165,7 +165,7 @@ def export_sql(signatures: QuerySet[Signature]) -> tuple[str, tuple]:
     return sql, params
 
 
-# Run before the COPY, in its transaction or on its own connection. JIT compiling
+# Run before the COPY, in its transaction. JIT compiling
 # this query's expressions took ~4 s of a 1M-row export, and a parallel plan
 # made each worker repeat the whole letter count: neither pays off here.
 COPY_SETTINGS = ["SET LOCAL jit = off", "SET LOCAL max_parallel_workers_per_gather = 0"]
@@ -226,7 +226,7 @@ def signature_csv_chunks(
     (campaign/export_stream.py): what the web responses stream."""
     return copy_stream(
         statement=copy_statement(signatures),
-        settings=[s.replace("SET LOCAL", "SET") for s in COPY_SETTINGS],
+        settings=COPY_SETTINGS,
         prefix=EXCEL_BOM if excel else b"",
     )
 
