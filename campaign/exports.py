@@ -165,9 +165,9 @@ def export_sql(signatures: QuerySet[Signature]) -> tuple[str, tuple]:
     return sql, params
 
 
-# Run before the COPY, in its transaction. JIT compiling
-# this query's expressions took ~4 s of a 1M-row export, and a parallel plan
-# made each worker repeat the whole letter count: neither pays off here.
+# Run before the COPY, in its transaction. JIT compiling this query's expressions
+# took ~4 s of a 1M-row export, and a parallel plan made each worker repeat the
+# whole letter count: neither pays off here.
 COPY_SETTINGS = ["SET LOCAL jit = off", "SET LOCAL max_parallel_workers_per_gather = 0"]
 
 
