@@ -4,12 +4,15 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-# The suite runs against the real services on this machine (see README "Tests"),
-# with the abuse limits off: tests post at once; tests/test_abuse.py turns them on.
+# The suite runs against the real services on this machine (CONTRIBUTING.md, "Tests"),
+# with the abuse limits off: tests post at once; the abuse tests turn them on.
+# DEBUG is off like production, with mail to the console or the tests' own SMTP
+# sink: deliberate, so the check that forbids that in production
+# (quillpost.E001) is told so; tests/deploy/test_email_check.py turns it back on.
 TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} \
 	CELERY_BROKER_URL=$${TEST_BROKER_URL:-redis://127.0.0.1:6379/14} \
 	CACHE_URL=$${TEST_CACHE_URL:-redis://127.0.0.1:6379/15} \
-	DJANGO_SECRET_KEY=test-only-not-secret DJANGO_DEBUG=0 \
+	DJANGO_SECRET_KEY=test-only-not-secret DJANGO_DEBUG=0 EMAIL_ALLOW_TEST_SINK=1 \
 	DJANGO_SECURE_SSL_REDIRECT=0 DJANGO_SECURE_COOKIES=0 RATELIMIT_ENABLE=0 \
 	STATIC_ROOT=$${TEST_STATIC_ROOT:-$(CURDIR)/.test-static}
 
@@ -36,7 +39,7 @@ demo: install
 	DJANGO_DEBUG=1 $(BIN)/python manage.py load_demo --create-admin
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
 
-## The site against whatever the environment names (see README: dev.env).
+## The site against whatever the environment names (CONTRIBUTING.md: dev.env).
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py runserver 127.0.0.1:8000

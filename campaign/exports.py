@@ -4,7 +4,8 @@
 PostgreSQL does the per-cell work (timestamp formatting, yes/no, letter counts,
 formula neutralisation) inside the one SELECT; Python only fetches chunks from a
 server-side cursor and hands them to csv.writer. That keeps a million-row export
-within a small factor of `psql \\copy` and its memory flat (README "CSV export").
+within a small factor of `psql \\copy` and its memory flat (docs/organiser.md,
+"Exporting signatures").
 """
 
 import csv

@@ -74,6 +74,17 @@ def test_email_host_switches_to_smtp_backend(load):
     assert s["EMAIL_USE_TLS"] is True
 
 
+def test_test_sink_hosts_and_override(load):
+    s = load()
+    assert (s["EMAIL_TEST_SINK_HOSTS"], s["EMAIL_ALLOW_TEST_SINK"]) == (
+        ["mailpit"],
+        False,
+    )
+    s = load(EMAIL_TEST_SINK_HOSTS="mailpit,mailhog", EMAIL_ALLOW_TEST_SINK="1")
+    assert s["EMAIL_TEST_SINK_HOSTS"] == ["mailpit", "mailhog"]
+    assert s["EMAIL_ALLOW_TEST_SINK"] is True
+
+
 def test_default_from_email(load):
     s = load(DEFAULT_FROM_EMAIL="letters@campaign.example.org")
     assert s["DEFAULT_FROM_EMAIL"] == "letters@campaign.example.org"
