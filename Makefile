@@ -16,7 +16,7 @@ TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:543
 	DJANGO_SECURE_SSL_REDIRECT=0 DJANGO_SECURE_COOKIES=0 RATELIMIT_ENABLE=0 \
 	STATIC_ROOT=$${TEST_STATIC_ROOT:-$(CURDIR)/.test-static}
 
-.PHONY: install install-dev demo run worker beat test lint format
+.PHONY: install install-dev demo run worker beat test screenshots lint format
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -57,6 +57,11 @@ test: install-dev
 	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 	$(TEST_ENV) $(BIN)/python manage.py collectstatic --noinput -v0
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+
+## README's two pictures, from the demo, in headless Chromium (docs/screenshots.py).
+SCREENSHOT_DIR ?= docs/screenshots
+screenshots: install-dev
+	$(BIN)/python docs/screenshots.py --out $(SCREENSHOT_DIR)
 
 lint: install-dev
 	$(BIN)/ruff check .
