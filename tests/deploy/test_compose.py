@@ -3,6 +3,7 @@
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -292,3 +293,17 @@ def test_devservices_listen_on_loopback_where_make_test_looks():
     makefile = (ROOT / "Makefile").read_text()
     assert "postgres://postgres@127.0.0.1:5432/test" in makefile
     assert "redis://127.0.0.1:6379/14" in makefile
+
+
+def test_the_configuration_table_says_which_variables_compose_overrides():
+    """compose's `environment:` wins over .env: the guide must say so for each."""
+    guide = (ROOT / "docs" / "deploy.md").read_text()
+    rows = {
+        re.match(r"\| `(\w+)`", line)[1]: line
+        for line in guide[guide.index("\n## Configuration\n") :].splitlines()
+        if re.match(r"\| `\w+`", line)
+    }
+    overridden = load_compose()["x-app"]["environment"]
+    assert set(overridden) == {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL"}
+    for name in overridden:
+        assert "Set by compose" in rows[name], name
