@@ -9,14 +9,15 @@ from django.utils.html import format_html, format_html_join
 from .. import official_pages
 from ..models import Campaign, CampaignTarget, Letter, LetterStatus, Official
 from ..services.routing import target_letters_reroute
+from .replies import ResponseRatesMixin
 
 
 @admin.register(Official)
-class OfficialAdmin(admin.ModelAdmin):
+class OfficialAdmin(ResponseRatesMixin, admin.ModelAdmin):
     list_display = ["name", "position", "organisation", "email", "is_active"]
     list_filter = ["is_active", "organisation"]
     search_fields = ["name", "position", "email", "organisation"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at", "response_rates"]
 
 
 class TargetInline(admin.TabularInline):
@@ -98,7 +99,7 @@ class CampaignChangeList(ChangeList):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(ResponseRatesMixin, admin.ModelAdmin):
     list_display = [
         "title",
         "slug",
@@ -111,7 +112,7 @@ class CampaignAdmin(admin.ModelAdmin):
     list_filter = ["status", "opens_at", "closes_at"]
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
-    readonly_fields = ["created_at", "updated_at", "deliveries"]
+    readonly_fields = ["created_at", "updated_at", "deliveries", "response_rates"]
     exclude = ["targets"]
     inlines = [TargetInline]
 
