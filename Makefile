@@ -4,16 +4,19 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-# The suite runs against the real services on this machine (see README "Tests"),
-# with the abuse limits off: tests post at once; tests/test_abuse.py turns them on.
+# The suite runs against the real services on this machine (CONTRIBUTING.md, "Tests"),
+# with the abuse limits off: tests post at once; the abuse tests turn them on.
+# DEBUG is off like production, with mail to the console or the tests' own SMTP
+# sink: deliberate, so the check that forbids that in production
+# (quillpost.E001) is told so; tests/deploy/test_email_check.py turns it back on.
 TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} \
 	CELERY_BROKER_URL=$${TEST_BROKER_URL:-redis://127.0.0.1:6379/14} \
 	CACHE_URL=$${TEST_CACHE_URL:-redis://127.0.0.1:6379/15} \
-	DJANGO_SECRET_KEY=test-only-not-secret DJANGO_DEBUG=0 \
+	DJANGO_SECRET_KEY=test-only-not-secret DJANGO_DEBUG=0 EMAIL_ALLOW_TEST_SINK=1 \
 	DJANGO_SECURE_SSL_REDIRECT=0 DJANGO_SECURE_COOKIES=0 RATELIMIT_ENABLE=0 \
 	STATIC_ROOT=$${TEST_STATIC_ROOT:-$(CURDIR)/.test-static}
 
-.PHONY: install install-dev demo run worker beat test lint format
+.PHONY: install install-dev demo run worker beat test screenshots lint format
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -36,7 +39,7 @@ demo: install
 	DJANGO_DEBUG=1 $(BIN)/python manage.py load_demo --create-admin
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
 
-## The site against whatever the environment names (see README: dev.env).
+## The site against whatever the environment names (CONTRIBUTING.md: dev.env).
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
@@ -54,6 +57,11 @@ test: install-dev
 	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 	$(TEST_ENV) $(BIN)/python manage.py collectstatic --noinput -v0
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+
+## README's two pictures, from the demo, in headless Chromium (docs/screenshots.py).
+SCREENSHOT_DIR ?= docs/screenshots
+screenshots: install-dev
+	$(BIN)/python docs/screenshots.py --out $(SCREENSHOT_DIR)
 
 lint: install-dev
 	$(BIN)/ruff check .

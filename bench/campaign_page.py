@@ -102,6 +102,8 @@ def main() -> None:
             "CACHE_URL": args.cache,
             "DJANGO_SECRET_KEY": "bench-only-not-secret",
             "DJANGO_DEBUG": "0",
+            # Console mail with DEBUG off on purpose (quillpost.E001 stops migrate).
+            "EMAIL_ALLOW_TEST_SINK": "1",
             "DJANGO_ALLOWED_HOSTS": "testserver",
             "DJANGO_SECURE_SSL_REDIRECT": "0",
             "DJANGO_SECURE_COOKIES": "0",

@@ -39,6 +39,8 @@ def site_env(*, db_url: str, redis_url: str, port: int) -> dict:
         "CELERY_BROKER_URL": redis_url,
         "DJANGO_SECRET_KEY": "bench-only-not-secret",
         "DJANGO_DEBUG": "0",
+        # Console mail with DEBUG off on purpose (quillpost.E001 would stop migrate).
+        "EMAIL_ALLOW_TEST_SINK": "1",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver",
         "DJANGO_SECURE_SSL_REDIRECT": "0",
         "DJANGO_SECURE_COOKIES": "0",

@@ -1,5 +1,5 @@
 """Everything held about one email address, for a subject access request
-(`manage.py supporter_data EMAIL`; README "Data protection").
+(`manage.py supporter_data EMAIL`; docs/deploy.md, "Data protection").
 
 What goes in is found, not listed: every column of the address's signatures and
 every row of every table that points at a signature (letters, confirmation

@@ -1,4 +1,4 @@
-"""The organiser's dashboard of one campaign (README "The organiser's dashboard").
+"""The organiser's dashboard of one campaign (docs/organiser.md "The dashboard").
 Parsing and permission only: the numbers are dashboard_data.py, the charts
 dashboard_charts.py."""
 

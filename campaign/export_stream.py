@@ -13,7 +13,7 @@ drains, so:
 - a failure mid-stream (the query cancelled, the database gone) is raised from
   the generator, so the server aborts the response without its last chunk and
   the client sees a failed download, never a short file that looks complete
-  (README "CSV export").
+  (docs/architecture.md, "CSV export streaming").
 """
 
 import contextlib

@@ -5,7 +5,8 @@ PostgreSQL does all of it: the per-cell work (timestamp formatting, yes/no, lett
 counts, formula neutralisation) inside one SELECT, and the CSV itself through
 `COPY (SELECT ...) TO STDOUT WITH (FORMAT csv, HEADER)`. Python only passes the
 bytes on, so a million-row export stays within a small factor of a plain
-`psql \\copy` and its memory flat (README "CSV export").
+`psql \\copy` and its memory flat (docs/organiser.md,
+"Exporting signatures").
 
 csv_chunks() is the older path (a server-side cursor and csv.writer), kept for
 the officials' CSV (official_pages.py), whose format is its own.

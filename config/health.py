@@ -36,7 +36,7 @@ def broker_ok() -> bool | None:
     """None when no broker is configured (quick start: tasks run eagerly)."""
     if not settings.CELERY_BROKER_URL:
         return None
-    # The stack's broker is Redis (README); a PING proves it accepts commands.
+    # The stack's broker is Redis (docs/deploy.md); a PING proves it accepts commands.
     client = redis.Redis.from_url(
         settings.CELERY_BROKER_URL,
         socket_connect_timeout=settings.REDIS_CONNECT_TIMEOUT,

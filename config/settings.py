@@ -1,6 +1,6 @@
 """Quillpost settings: one file, every deployment knob read from the environment.
 
-Each variable is documented in README.md ("Configuration") and .env.example.
+Each variable is documented in docs/deploy.md ("Configuration") and .env.example.
 Defaults give a working quick start (SQLite, console email, eager tasks); production
 must set DJANGO_SECRET_KEY (we fail fast without it when DJANGO_DEBUG is off).
 """
@@ -109,8 +109,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The signature counter is cached here; Redis when CACHE_URL is set, so every web
 # process shares one count instead of each running COUNT(*).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
-# Redis going away must not take the site with it (README, "When Redis is down"):
-# connections to it fail fast, and after a failure a process leaves it alone for
+# Redis going away must not take the site with it (docs/deploy.md, "When Redis is
+# down"): connections to it fail fast, and after a failure a process leaves it alone for
 # REDIS_RETRY_SECONDS, serving from memory (config/cache.py) and leaving letters in
 # the outbox for the sweeper (campaign/services/delivery/queueing.py).
 REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=0.05)
@@ -164,8 +164,8 @@ LOGIN_URL = "admin:login"
 
 # --- HTTPS, cookies and security headers ------------------------------------------
 # Production runs behind ONE trusted TLS-terminating proxy that overwrites
-# X-Forwarded-Proto, and gunicorn is reachable only through it (README,
-# "Deployment"). The defaults are the production values; DEBUG (`make demo`) and
+# X-Forwarded-Proto, and gunicorn is reachable only through it (docs/deploy.md,
+# "The proxy in front"). The defaults are the production values; DEBUG (`make demo`) and
 # the test suite, which speak plain http, turn the https-only ones off by env.
 BEHIND_PROXY = env.bool("DJANGO_BEHIND_PROXY", default=not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
@@ -233,6 +233,11 @@ DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="letters@quillpost.example.org"
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Hosts that only catch mail (a letter "sent" there never reaches an official).
+# With DEBUG off, sending to one of them, or to the console, is a system check
+# error (quillpost.E001, campaign/checks.py) unless EMAIL_ALLOW_TEST_SINK says so.
+EMAIL_TEST_SINK_HOSTS = env.list("EMAIL_TEST_SINK_HOSTS", default=["mailpit"])
+EMAIL_ALLOW_TEST_SINK = env.bool("EMAIL_ALLOW_TEST_SINK", default=False)
 
 # --- Celery ------------------------------------------------------------------
 # Unset broker -> tasks run eagerly in-process (quick start only); they are still

@@ -2,7 +2,8 @@
 (which names are allowed), the admin (the list beside the editor), the campaign
 page (placeholders before the supporter types) and campaign/drafting.py (where
 each value comes from) all read. Adding a field is one row here; the tests then
-ask for its sample value (tests/test_rendering.py) and its row in README's table.
+ask for its sample value (tests/test_rendering.py) and its row in the table of
+docs/organiser.md.
 
 Pure Python with no Django imports, like rendering.py, which uses it.
 """

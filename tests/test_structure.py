@@ -1,6 +1,6 @@
 """The code's shape: letters never imports campaign; the merge-field table is the one
-truth about merge fields (models, sign form and README agree with it); one home
-for the text rules; one message for "a letter is signed"."""
+truth about merge fields (models, sign form and docs/organiser.md agree with it); one
+home for the text rules; one message for "a letter is signed"."""
 
 import ast
 import re
@@ -111,9 +111,9 @@ def test_each_merge_field_reads_a_real_attribute_and_says_truly_if_optional(fiel
         assert SignForm.base_fields[field.source_attribute].required is field.required
 
 
-def test_readme_lists_the_merge_fields_as_the_admin_does():
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## Editing letters in admin") :]
+def test_the_organisers_guide_lists_the_merge_fields_as_the_admin_does():
+    guide = (ROOT / "docs" / "organiser.md").read_text()
+    section = guide[guide.index("### Merge fields") :]
     rows = re.findall(r"^\| `(\{\{ [^`]+ \}\})` \| (.+) \|$", section, flags=re.M)
     assert rows == [(field.code, field.help) for field in FIELDS.values()]
 

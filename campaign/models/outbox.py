@@ -75,7 +75,8 @@ class LetterStatus(models.TextChoices):
     HELD = "held", "Held for hand-in"
 
 
-# Counted as delivered to the official (README "Delivery modes"; the CSV export).
+# Counted as delivered to the official (docs/organiser.md "Delivery modes"; the
+# CSV export).
 DELIVERED_LETTER_STATUSES = (LetterStatus.SENT, LetterStatus.DIGESTED)
 
 

@@ -3,6 +3,7 @@
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -14,7 +15,9 @@ from tests.support.compose import (
     APP_SERVICES,
     COMPOSE_FILE,
     ROOT,
+    compose_env,
     compose_variables,
+    dev_profile_lines,
     dockerfile_instructions,
     documented_names,
     env_reads,
@@ -31,10 +34,52 @@ def services():
     return load_compose()["services"]
 
 
-def test_the_stack_has_every_service(services):
-    assert set(services) == {
-        "migrate", "web", "worker", "beat", "db", "redis", "mailpit"
+def test_the_default_stack_has_no_mail_catcher(services):
+    default = {
+        name for name, service in services.items() if not service.get("profiles")
+    }
+    assert default == {"migrate", "web", "worker", "beat", "db", "redis"}
+
+
+def test_the_dev_profile_adds_mailpit_and_sends_mail_to_it_on_purpose(services):
+    assert {name for name, service in services.items() if service.get("profiles")} == {
+        "mailpit"
+    }
+    assert services["mailpit"]["profiles"] == ["dev"]
+    dev = dev_profile_lines()
+    assert dev == {
+        "COMPOSE_PROFILES": "dev", "EMAIL_PORT": "1025", "EMAIL_ALLOW_TEST_SINK": "1"
     }  # fmt: skip
+    # The block's "set EMAIL_HOST=mailpit above", then compose's environment.
+    env = compose_env(**dev, EMAIL_HOST="mailpit")
+    assert (env["EMAIL_HOST"], env["EMAIL_PORT"]) == ("mailpit", "1025")
+
+
+@pytest.mark.parametrize(
+    ("dev", "passes"),
+    [({}, True), ({"EMAIL_HOST": "mailpit", "EMAIL_PORT": "1025"}, False),
+     ({"EMAIL_HOST": "mailpit", **dev_profile_lines()}, True),
+     ({"EMAIL_HOST": ""}, False)],
+    ids=["smtp-server", "mailpit-without-override", "dev-profile", "no-email-host"],
+)  # fmt: skip
+def test_the_migrate_step_checks_where_mail_goes(dev, passes):
+    """`manage.py check --tag email` in the migrate container's environment (what
+    `migrate` runs first): the required EMAIL_HOST filled in passes, mailpit only
+    with the dev block's override."""
+    env = compose_env("migrate", **dev)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--tag", "email"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert (result.returncode == 0) is passes, result.stderr
+    assert ("quillpost.E001" in result.stderr) is not passes
+
+
+def test_every_container_log_rotates(services):
+    for name, service in services.items():
+        assert service["logging"] == {
+            "driver": "json-file", "options": {"max-size": "10m", "max-file": "5"}
+        }, name  # fmt: skip
 
 
 def test_app_services_share_one_definition_through_the_anchor():
@@ -61,11 +106,9 @@ def test_app_services_get_the_same_image_env_and_addresses(services):
     assert env["DATABASE_URL"].endswith("@db:5432/quillpost")
     assert env["CELERY_BROKER_URL"] == "redis://redis:6379/0"
     assert env["CACHE_URL"] == "redis://redis:6379/1"
-    # Until .env names a real SMTP server, mail goes to the catcher.
-    assert interpolate(env["EMAIL_HOST"], {}) == "mailpit"
-    assert interpolate(env["EMAIL_HOST"], {"EMAIL_HOST": "smtp.example.org"}) == (
-        "smtp.example.org"
-    )
+    # Email is .env's alone: compose neither defaults nor overrides it.
+    assert not [name for name in env if name.startswith("EMAIL_")]
+    assert read_env_file()["EMAIL_HOST"] == "", "EMAIL_HOST is a required value"
 
 
 def test_commands(services):
@@ -189,8 +232,14 @@ def test_every_variable_the_settings_read_is_in_env_example():
     assert not read - documented_names(), "add these to .env.example"
 
 
+# Read by the docker compose command itself, not by the site or the compose file.
+COMPOSE_CLI_VARIABLES = {"COMPOSE_PROFILES"}
+
+
 def test_env_example_mentions_nothing_that_is_not_read():
-    stale = documented_names() - env_reads() - compose_variables()
+    stale = (
+        documented_names() - env_reads() - compose_variables() - COMPOSE_CLI_VARIABLES
+    )
     assert not stale, "nothing reads these any more"
 
 
@@ -232,3 +281,29 @@ def test_web_healthcheck_probe_uses_the_site_host_name():
     )  # fmt: skip
     assert result.returncode == 1
     assert "unhealthy" in result.stdout
+
+
+def test_devservices_listen_on_loopback_where_make_test_looks():
+    """compose.devservices.yml: PostgreSQL and Redis for developers off Debian, at
+    the addresses the Makefile's test environment uses by default."""
+    dev = yaml.safe_load((ROOT / "compose.devservices.yml").read_text())["services"]
+    assert dev["postgres"]["ports"] == ["127.0.0.1:5432:5432"]
+    assert dev["redis"]["ports"] == ["127.0.0.1:6379:6379"]
+    assert dev["postgres"]["environment"]["POSTGRES_USER"] == "postgres"
+    makefile = (ROOT / "Makefile").read_text()
+    assert "postgres://postgres@127.0.0.1:5432/test" in makefile
+    assert "redis://127.0.0.1:6379/14" in makefile
+
+
+def test_the_configuration_table_says_which_variables_compose_overrides():
+    """compose's `environment:` wins over .env: the guide must say so for each."""
+    guide = (ROOT / "docs" / "deploy.md").read_text()
+    rows = {
+        re.match(r"\| `(\w+)`", line)[1]: line
+        for line in guide[guide.index("\n## Configuration\n") :].splitlines()
+        if re.match(r"\| `\w+`", line)
+    }
+    overridden = load_compose()["x-app"]["environment"]
+    assert set(overridden) == {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL"}
+    for name in overridden:
+        assert "Set by compose" in rows[name], name

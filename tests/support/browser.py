@@ -1,5 +1,8 @@
-"""Headless Chromium (Debian's /usr/bin/chromium) through Playwright, once per
-session, and axe-core for accessibility checks."""
+"""Headless Chromium through Playwright, once per session, and axe-core for
+accessibility checks. CHROMIUM_PATH names the browser (default: Debian's
+/usr/bin/chromium; e.g. a Chrome or Chromium elsewhere on macOS or Fedora)."""
+
+import os
 
 import pytest
 from django.test.testcases import LiveServerThread
@@ -7,6 +10,7 @@ from django.test.testcases import LiveServerThread
 from tests.support.processes import ROOT
 
 AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
 @pytest.fixture(scope="session")
@@ -15,7 +19,7 @@ def browser():
 
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(
-            executable_path="/usr/bin/chromium",
+            executable_path=CHROMIUM_PATH,
             args=[
                 "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update",

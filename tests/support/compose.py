@@ -86,6 +86,14 @@ def interpolate(text: str, variables: dict[str, str]) -> str:
     return _VARIABLE.sub(replace, text)
 
 
+def dev_profile_lines(path: Path = ENV_EXAMPLE) -> dict[str, str]:
+    """The commented-out variables of .env.example's dev-profile block."""
+    text = path.read_text()
+    block = text[text.index("the dev profile") :]
+    block = block[: block.index("\n\n")]
+    return dict(re.findall(r"^# ([A-Z][A-Z0-9_]*)=(.*)$", block, re.M))
+
+
 def compose_variables() -> set[str]:
     """Names docker-compose.yml takes from .env (`${X}`) or hands to a container
     shell (`$${X}`)."""
@@ -110,10 +118,11 @@ def service_command(service: dict) -> list[str]:
 
 def compose_env(service: str = "web", **overrides) -> dict[str, str]:
     """The container's environment as compose builds it from .env.example, after
-    the operator filled in the required secrets; nothing from this test process."""
+    the operator filled in the required values; nothing from this test process."""
     dotenv = read_env_file() | {
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "POSTGRES_PASSWORD": secrets.token_hex(16),
+        "EMAIL_HOST": "smtp.example.org",
     }
     env = service_environment(load_compose()["services"][service], dotenv)
     return {
