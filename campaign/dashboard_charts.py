@@ -145,6 +145,13 @@ def confirmation(data: DashboardData) -> Chart:
     )
 
 
+def _reply_rate(answers: tuple[int, int] | None) -> tuple[int, str]:
+    """(answers, the share saying the official replied), "–" before any answer."""
+    answered, replied = answers or (0, 0)
+    rate = _percent(replied, answered)
+    return answered, "–" if rate is None else f"{rate:g}%"
+
+
 def officials(data: DashboardData) -> Chart:
     names = list(data.officials)
     statuses = [
@@ -161,7 +168,8 @@ def officials(data: DashboardData) -> Chart:
         title="Letters to each official, by outcome",
         about="Letters written in the chosen dates (on the day their supporter "
         "confirmed), by where each stands now. Delivered: sent on its own or "
-        "in a digest.",
+        'in a digest. Reply rate: of the supporters who answered "did they '
+        'reply?" (all dates), the share who said yes.',
         type="bar",
         labels=names,
         stacked=True,
@@ -170,13 +178,21 @@ def officials(data: DashboardData) -> Chart:
             {"label": label, "data": [data.officials[n].get(value, 0) for n in names]}
             for value, label in statuses
         ],
-        headers=["Official", *(label for _, label in statuses), "Delivered", "All"],
+        headers=[
+            "Official",
+            *(label for _, label in statuses),
+            "Delivered",
+            "All",
+            "Answers",
+            "Reply rate",
+        ],
         rows=[
             [
                 name,
                 *(data.officials[name].get(v, 0) for v, _ in statuses),
                 done,
                 sum(data.officials[name].values()),
+                *_reply_rate(data.replies.get(name)),
             ]
             for name, done in zip(names, delivered, strict=True)
         ],  # fmt: skip

@@ -6,11 +6,18 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Min, Sum
+from django.db.models import Count, Min, Q, Sum
 from django.db.models.functions import Trunc
 from django.utils import timezone
 
-from .models import Campaign, LetterTally, Signature, SignatureTally, TallyRefresh
+from .models import (
+    Campaign,
+    LetterTally,
+    Questionnaire,
+    Signature,
+    SignatureTally,
+    TallyRefresh,
+)
 
 TOP = 10  # bars in the top-sources and top-districts charts
 HOURS = 48
@@ -40,6 +47,8 @@ class DashboardData:
     # {official name: {letter status: letters}}, and letters by personal or not
     officials: dict[str, dict[str, int]] = field(default_factory=dict)
     personal: dict[bool, int] = field(default_factory=dict)
+    # {official name: (questionnaires answered, "yes, they replied")}, all dates
+    replies: dict[str, tuple[int, int]] = field(default_factory=dict)
     refresh: TallyRefresh | None = None
 
 
@@ -82,15 +91,34 @@ def _letters(campaign, since, until):
     for row in rows:
         ids_by_name[row["official__name"]].add(row["official_id"])
     officials: dict[str, dict[str, int]] = defaultdict(dict)
+    names: dict[int, str] = {}
     personal = {True: 0, False: 0}
     for row in rows:
         name = row["official__name"]
         if len(ids_by_name[name]) > 1:  # two officials of one name stay apart
             name = f"{name} (#{row['official_id']})"
+        names[row["official_id"]] = name
         by_status = officials[name]
         by_status[row["status"]] = by_status.get(row["status"], 0) + row["total"]
         personal[row["personal"]] += row["total"]
-    return dict(officials), personal
+    return dict(officials), personal, names
+
+
+def _replies(campaign, names: dict[int, str]) -> dict[str, tuple[int, int]]:
+    """Supporters' answers to "did they reply?" per official, over the whole
+    campaign: one GROUP BY over the campaign's questionnaires, which exist only
+    for letters sent on their own (a small share of a big campaign's letters)."""
+    rows = (
+        Questionnaire.objects.filter(campaign=campaign, answered_at__isnull=False)
+        .values("official_id")
+        .annotate(answered=Count("pk"), replied=Count("pk", filter=Q(replied=True)))
+        .order_by()
+    )
+    return {
+        names[row["official_id"]]: (row["answered"], row["replied"])
+        for row in rows
+        if row["official_id"] in names
+    }
 
 
 def _last_hours(campaign, now) -> list[tuple[datetime, int, int]]:
@@ -133,7 +161,7 @@ def dashboard_data(
     else:
         before = totals.filter(day__lt=since).aggregate(total=Sum("confirmed"))
         before = before["total"] or 0
-    officials, personal = _letters(campaign, since, until)
+    officials, personal, names = _letters(campaign, since, until)
     return DashboardData(
         since=since,
         until=until,
@@ -144,5 +172,6 @@ def dashboard_data(
         districts=_top(campaign, SignatureTally.Dimension.DISTRICT, since, until),
         officials=officials,
         personal=personal,
+        replies=_replies(campaign, names),
         refresh=TallyRefresh.objects.filter(campaign=campaign).first(),
     )

@@ -12,7 +12,7 @@ from django.db.models import Count
 from django.urls import reverse
 
 from campaign.dashboard_data import dashboard_data
-from campaign.models import Letter, Signature, SignatureTally
+from campaign.models import Letter, Questionnaire, Signature, SignatureTally
 from campaign.services.tallies import campaign_tallies_refresh
 from tests.dashboard.conftest import NOW, signed, utc
 from tests.factories import StaffUserFactory
@@ -147,7 +147,8 @@ def test_the_date_filter_narrows_every_table(client, organiser, campaign, histor
     assert sum(row[3] for row in charts["daily"].rows) == in_range.count() == 7
     assert sum(row[1] for row in charts["sources"].rows) == 7
     letters = Letter.objects.filter(signature__in=in_range).count()
-    assert sum(row[-1] for row in charts["officials"].rows) == letters
+    all_column = charts["officials"].headers.index("All")
+    assert sum(row[all_column] for row in charts["officials"].rows) == letters
     # Confirmed so far starts from everything confirmed before the range.
     before = Signature.objects.filter(
         status="confirmed", created_at__lt=utc(2026, 7, 6, 23)
@@ -191,10 +192,42 @@ def test_the_query_count_is_pinned(
         client.force_login(organiser)
         client.get(url(campaign))  # warm the session and permission caches
         # session, user, its and its groups' permissions; campaign, first day,
-        # letters, days, last 48 hours, sources, districts, refresh time
-        with django_assert_num_queries(12):
+        # letters, days, last 48 hours, sources, districts, replies, refresh time
+        with django_assert_num_queries(13):
             response = client.get(url(campaign))
     assert response.status_code == 200
+
+
+def test_each_official_shows_the_reply_rate_its_supporters_report(
+    client, organiser, campaign, history
+):
+    alex = campaign.targets.get(name="Alex Morgan")
+    letters = list(Letter.objects.filter(official=alex, status="sent"))
+    answers = [True, True, False]  # two of three answers report a reply
+    unanswered = [None] * (len(letters) - len(answers))
+    for letter, replied in zip(letters, answers + unanswered, strict=True):
+        Questionnaire.objects.create(
+            letter=letter,
+            campaign=campaign,
+            official=alex,
+            sent_at=NOW,
+            answered_at=None if replied is None else NOW,
+            replied=replied,
+        )
+    assert len(letters) > len(answers)  # an unanswered one is not counted
+    with time_machine.travel(NOW, tick=False):
+        campaign_tallies_refresh(campaign_id=campaign.pk)
+        client.force_login(organiser)
+        response = client.get(url(campaign))
+    officials = next(c for c in response.context["charts"] if c.id == "officials")
+    by_official = {
+        row[0]: dict(zip(officials.headers, row, strict=True)) for row in officials.rows
+    }
+    assert by_official["Alex Morgan"]["Answers"] == 3
+    assert by_official["Alex Morgan"]["Reply rate"] == "66.7%"
+    assert by_official["Sam Okafor"]["Answers"] == 0
+    assert by_official["Sam Okafor"]["Reply rate"] == "–"
+    assert "66.7%" in response.content.decode()  # in the page's table
 
 
 def test_a_rebuild_replaces_the_tallies(campaign, history):
