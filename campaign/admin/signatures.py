@@ -28,6 +28,10 @@ class SignatureAdmin(admin.ModelAdmin):
         "token_created_at",
         "created_at",
         "confirmed_at",
+        "consent_text",
+        "consented_at",
+        "client_ip_hash",
+        "anonymised_at",
     ]
     date_hierarchy = "created_at"
     show_full_result_count = False  # COUNT(*) on millions of rows per page view

@@ -14,6 +14,7 @@ from .outbox import (
     OutboxStatus,
     outbox_indexes,
 )
+from .privacy import ConsentText, ErasureRecord
 from .signatures import Signature, _new_token
 
 __all__ = [
@@ -21,8 +22,10 @@ __all__ = [
     "Campaign",
     "CampaignTarget",
     "ConfirmationEmail",
+    "ConsentText",
     "DeliveryMode",
     "Digest",
+    "ErasureRecord",
     "Letter",
     "LetterStatus",
     "Official",

@@ -16,11 +16,12 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from campaign import selectors
+from campaign import privacy, selectors
 from campaign.drafting import draft_letter
 from campaign.models import (
     Campaign,
     ConfirmationEmail,
+    ConsentText,
     Letter,
     LetterStatus,
     Signature,
@@ -72,6 +73,8 @@ def campaign_sign(
     letter_body: str = "",
     consent_to_send: bool,
     keep_updated: bool = False,
+    consent_text: ConsentText | None = None,
+    client_ip_hash: str = "",
 ) -> Signature:
     """Store a pending signature and queue its confirmation email.
 
@@ -104,8 +107,13 @@ def campaign_sign(
         letter_body=letter_body,
         consent_to_send=consent_to_send,
         keep_updated=keep_updated,
+        # The consent record: the wording the form showed (privacy.py), and when.
+        consent_text=consent_text or privacy.consent_text_current(),
+        consented_at=timezone.now(),
+        client_ip_hash=client_ip_hash,
     )
-    signature.clean_fields(exclude=["campaign"])  # the FK check would query
+    # The FK checks would query; both rows were just read.
+    signature.clean_fields(exclude=["campaign", "consent_text"])
 
     with transaction.atomic():
         existing = _signature_locked(signature) or _inserted_unless_raced(signature)
@@ -190,6 +198,8 @@ def _confirmation_queue(*, signature: Signature, kind: str) -> ConfirmationEmail
         "campaign_url": settings.SITE_URL
         + reverse("campaign:detail", args=[campaign.slug]),
         "max_age_days": settings.CONFIRMATION_TOKEN_MAX_AGE_DAYS,
+        "withdraw_url": privacy.withdraw_url(signature_id=signature.pk),
+        "privacy_url": settings.SITE_URL + reverse("campaign:privacy"),
     }
     subject = render_to_string(f"emails/{kind}_subject.txt", context)
     row = ConfirmationEmail.objects.create(

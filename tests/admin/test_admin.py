@@ -8,7 +8,15 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from campaign.models import Campaign, Digest, Letter, Official, Signature
+from campaign.models import (
+    Campaign,
+    ConsentText,
+    Digest,
+    ErasureRecord,
+    Letter,
+    Official,
+    Signature,
+)
 from tests.factories import (
     CampaignFactory,
     LetterFactory,
@@ -21,6 +29,8 @@ from tests.factories import (
 NO_ADD = {"signature", "letter", "confirmationemail", "digest", "campaigntarget"}
 # django-axes' records of log-ins, written only by its signal handlers.
 NO_ADD |= {"accessattempt", "accesslog", "accessfailurelog"}
+# The audit trail of erasures: written only by the erasure service.
+NO_ADD |= {"erasurerecord"}
 
 pytestmark = pytest.mark.django_db
 
@@ -40,6 +50,8 @@ def data():
         new_signatures=1,
     )
     Letter.objects.filter(pk=letter.pk).update(digest=digest)
+    ConsentText.objects.create(version=1, text="I agree.")
+    ErasureRecord.objects.create(signatures=1, campaigns=1)
     Group.objects.create(name="Organisers")
     who = {"username": "organiser", "ip_address": "192.0.2.1", "user_agent": "Test"}
     AccessAttempt.objects.create(**who, failures_since_start=3)
