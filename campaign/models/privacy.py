@@ -42,6 +42,11 @@ class ErasureRecord(models.Model):
     erased_at = models.DateTimeField(auto_now_add=True)
     signatures = models.PositiveIntegerField(help_text="Signatures anonymised.")
     campaigns = models.PositiveIntegerField(help_text="Campaigns they were on.")
+    campaign_slugs = models.TextField(
+        "campaigns erased from",
+        blank=True,
+        help_text="The campaigns' slugs, comma-separated (not personal data).",
+    )
 
     class Meta:
         ordering = ["-erased_at"]
