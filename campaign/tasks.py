@@ -73,3 +73,13 @@ def retention_task(self: Task, batch_size: int | None = None) -> dict[str, int]:
     if step.changed and not self.request.is_eager:
         self.apply_async(kwargs={"batch_size": batch_size})
     return step.counts()
+
+
+@shared_task
+def questionnaires_send_task() -> dict[str, int]:
+    """Beat, daily: ask "did they reply?" about letters now due, and remind."""
+    from dataclasses import asdict
+
+    from campaign.services.questionnaires import questionnaires_send_due
+
+    return asdict(questionnaires_send_due())

@@ -1,6 +1,12 @@
 from django.urls import path
 
-from . import export_views, official_views, privacy_views, views
+from . import (
+    export_views,
+    official_views,
+    privacy_views,
+    questionnaire_views,
+    views,
+)
 
 app_name = "campaign"
 
@@ -17,6 +23,11 @@ urlpatterns = [
     path("confirm/<str:token>/", views.signature_confirm_view, name="confirm"),
     path("privacy/", privacy_views.privacy_notice, name="privacy"),
     path("remove/<str:token>/", privacy_views.signature_withdraw_view, name="withdraw"),
+    path(
+        "replies/<str:token>/",
+        questionnaire_views.questionnaire_view,
+        name="questionnaire",
+    ),
     path("officials/<str:token>/", official_views.official_page, name="official_page"),
     path(
         "officials/<str:token>/supporters.csv",

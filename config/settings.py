@@ -250,6 +250,9 @@ SIGNATURE_COUNT_CACHE_SECONDS = env.int("SIGNATURE_COUNT_CACHE_SECONDS", default
 # Own words that make a letter personal: sent on its own under the default
 # delivery mode (campaign/services/routing.py).
 PERSONAL_LETTER_MIN_WORDS = env.int("PERSONAL_LETTER_MIN_WORDS", default=25)
+# Days after a letter reached its official on its own before its supporter is
+# asked "did they reply?" (campaign/services/questionnaires.py); 0: never asked.
+REPLY_QUESTIONNAIRE_AFTER_DAYS = env.int("REPLY_QUESTIONNAIRE_AFTER_DAYS", default=14)
 
 # --- Abuse limits (campaign/limits.py, campaign/bot_traps.py, django-axes) ----------
 # Off only for tests and benchmarks: the per-IP limits, the sign form's minimum fill

@@ -10,14 +10,15 @@ from .. import official_pages
 from ..models import Campaign, CampaignTarget, Letter, LetterStatus, Official
 from ..services.retention import campaign_closing_record
 from ..services.routing import target_letters_reroute
+from .replies import ResponseRatesMixin
 
 
 @admin.register(Official)
-class OfficialAdmin(admin.ModelAdmin):
+class OfficialAdmin(ResponseRatesMixin, admin.ModelAdmin):
     list_display = ["name", "position", "organisation", "email", "is_active"]
     list_filter = ["is_active", "organisation"]
     search_fields = ["name", "position", "email", "organisation"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at", "response_rates"]
 
 
 class TargetInline(admin.TabularInline):
@@ -99,7 +100,7 @@ class CampaignChangeList(ChangeList):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(ResponseRatesMixin, admin.ModelAdmin):
     list_display = [
         "title",
         "slug",
@@ -112,7 +113,13 @@ class CampaignAdmin(admin.ModelAdmin):
     list_filter = ["status", "opens_at", "closes_at"]
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
-    readonly_fields = ["created_at", "updated_at", "closed_at", "deliveries"]
+    readonly_fields = [
+        "created_at",
+        "updated_at",
+        "closed_at",
+        "deliveries",
+        "response_rates",
+    ]
     exclude = ["targets"]
     inlines = [TargetInline]
 

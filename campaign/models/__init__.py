@@ -15,6 +15,7 @@ from .outbox import (
     outbox_indexes,
 )
 from .privacy import ConsentText, ErasureRecord
+from .questionnaires import Questionnaire
 from .signatures import Signature, _new_token
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "Official",
     "OutboxMessage",
     "OutboxStatus",
+    "Questionnaire",
     "Signature",
     "_new_token",  # named by migration 0001
     "outbox_indexes",

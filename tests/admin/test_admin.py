@@ -7,6 +7,7 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils import timezone
 
 from campaign.models import (
     Campaign,
@@ -15,6 +16,7 @@ from campaign.models import (
     ErasureRecord,
     Letter,
     Official,
+    Questionnaire,
     Signature,
 )
 from tests.factories import (
@@ -27,6 +29,7 @@ from tests.factories import (
 # Rows only services write: a signature by hand would have no confirmation email,
 # letters and confirmation emails are the outbox's record of what was sent.
 NO_ADD = {"signature", "letter", "confirmationemail", "digest", "campaigntarget"}
+NO_ADD |= {"questionnaire"}  # asked by the questionnaire service only
 # django-axes' records of log-ins, written only by its signal handlers.
 NO_ADD |= {"accessattempt", "accesslog", "accessfailurelog"}
 # The audit trail of erasures: written only by the erasure service.
@@ -52,6 +55,12 @@ def data():
     Letter.objects.filter(pk=letter.pk).update(digest=digest)
     ConsentText.objects.create(version=1, text="I agree.")
     ErasureRecord.objects.create(signatures=1, campaigns=1)
+    Questionnaire.objects.create(
+        letter=letter,
+        campaign=signature.campaign,
+        official=letter.official,
+        sent_at=timezone.now(),
+    )
     Group.objects.create(name="Organisers")
     who = {"username": "organiser", "ip_address": "192.0.2.1", "user_agent": "Test"}
     AccessAttempt.objects.create(**who, failures_since_start=3)

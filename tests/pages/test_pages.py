@@ -87,16 +87,17 @@ def test_campaign_page_query_count_does_not_depend_on_signatures(
 
     def queries(expected: int) -> None:
         cache.clear()
-        # Cold: campaign, targets, count, the consent wording.
+        # Cold: campaign, targets, supporters reporting replies, count, the
+        # consent wording.
         with django_assert_num_queries(expected):
             assert client.get(page_url).status_code == 200
         # Warm: the count and the wording are cached.
         with django_assert_num_queries(expected - 2):
             assert client.get(page_url).status_code == 200
 
-    queries(4)
+    queries(5)
     bulk_signatures(campaign, 500, status="confirmed")
-    queries(4)
+    queries(5)
     assert 'data-count="500"' in text(client.get(page_url))
 
 

@@ -27,7 +27,6 @@ from campaign.models import (
 from campaign.services.anonymising import REMOVED_LETTER_BODY
 from campaign.services.retention import campaign_closing_record, retention_step
 from campaign.services.signing import signature_confirm
-from campaign.tasks import retention_task
 from tests.factories import CampaignFactory, SignatureFactory
 from tests.signing.supporter import sign
 from tests.support.waiting import wait_until
@@ -232,6 +231,11 @@ def test_each_step_is_one_small_batch():
 
 
 def test_the_task_chains_its_batches_through_the_worker(worker):
+    # Imported here: importing campaign.tasks while tests are collected lets the
+    # Celery app configure itself before the tasks are registered, and beat's
+    # daily entries go missing (see tests/replies/test_questionnaires.py).
+    from campaign.tasks import retention_task
+
     campaign = CampaignFactory(closes_at=T0 - timedelta(days=200))
     SignatureFactory.create_batch(5, campaign=campaign, status="confirmed")
 

@@ -110,3 +110,32 @@ def test_a_forged_or_mangled_link_changes_nothing(client, confirmed, token):
     assert response.status_code == 404
     assert "recognise this link" in response.content.decode()
     assert Signature.objects.get(pk=confirmed.pk).anonymised_at is None
+
+
+def test_the_questionnaire_carries_the_link_and_no_one_anonymised_is_asked(
+    questionnaire_settings,
+):
+    from datetime import timedelta
+
+    import time_machine
+
+    from campaign.models import ConfirmationEmail
+    from campaign.services.anonymising import signature_anonymise
+    from campaign.services.questionnaires import questionnaires_send_due
+    from tests.factories import CampaignFactory
+    from tests.replies.conftest import AFTER_DAYS, delivered
+
+    campaign = CampaignFactory()
+    officials = list(campaign.targets.all())
+    sent_at = timezone.now() - timedelta(days=60)
+    kept = delivered(campaign, officials, sent_at=sent_at)[0].signature
+    gone = delivered(campaign, officials, sent_at=sent_at)[0].signature
+    signature_anonymise(signature_id=gone.pk)
+
+    with time_machine.travel(sent_at + timedelta(days=AFTER_DAYS, hours=1)):
+        run = questionnaires_send_due()
+
+    assert (run.asked, run.emails) == (2, 1)  # kept's two letters, one email
+    email = ConfirmationEmail.objects.get()
+    assert email.signature_id == kept.pk
+    assert privacy.withdraw_url(signature_id=kept.pk) in email.body

@@ -23,7 +23,7 @@ def record_past_closings(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaign', '0004_delivery_modes'),
+        ('campaign', '0005_questionnaires'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
