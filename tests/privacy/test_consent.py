@@ -82,3 +82,20 @@ def test_footer_and_sign_form_link_to_the_privacy_page(client, campaign):
     page = client.get(reverse("campaign:detail", args=[campaign.slug])).content
     privacy_link = f'href="{reverse("campaign:privacy")}"'.encode()
     assert page.count(privacy_link) == 2  # the footer and beside the sign button
+
+
+def test_the_admin_adds_new_versions_and_cannot_rewrite_old_ones(
+    staff_client, django_capture_on_commit_callbacks
+):
+    first = privacy.consent_text_current()
+    add = reverse("admin:campaign_consenttext_add")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(add, {"text": "  I agree to version two.  "})
+    assert response.status_code == 302
+    assert privacy.consent_text_current().version == 2
+    assert privacy.consent_text_current().text == "I agree to version two."
+
+    change = reverse("admin:campaign_consenttext_change", args=[first.pk])
+    staff_client.post(change, {"text": "Rewritten"})
+    first.refresh_from_db()
+    assert first.text == privacy.DEFAULT_CONSENT_TEXT
