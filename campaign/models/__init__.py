@@ -17,6 +17,7 @@ from .outbox import (
 from .privacy import ConsentText, ErasureRecord
 from .questionnaires import Questionnaire
 from .signatures import Signature, _new_token
+from .tallies import LetterTally, SignatureTally, TallyRefresh
 
 __all__ = [
     "DELIVERED_LETTER_STATUSES",
@@ -29,11 +30,14 @@ __all__ = [
     "ErasureRecord",
     "Letter",
     "LetterStatus",
+    "LetterTally",
     "Official",
     "OutboxMessage",
     "OutboxStatus",
     "Questionnaire",
     "Signature",
+    "SignatureTally",
+    "TallyRefresh",
     "_new_token",  # named by migration 0001
     "outbox_indexes",
 ]

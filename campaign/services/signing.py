@@ -28,6 +28,7 @@ from campaign.selectors import ConfirmationState, SigningState
 from campaign.services import delivery
 from campaign.services.routing import letter_status_for
 from campaign.services.supporter_emails import supporter_email_queue
+from campaign.sources import NO_SOURCE, Source
 from campaign.validators import normalise_email
 from letters.rendering import UNSIGNED_MESSAGE, is_signed, validate_template
 
@@ -73,6 +74,7 @@ def campaign_sign(
     keep_updated: bool = False,
     consent_text: ConsentText | None = None,
     client_ip_hash: str = "",
+    source: Source = NO_SOURCE,
 ) -> Signature:
     """Store a pending signature and queue its confirmation email.
 
@@ -109,6 +111,7 @@ def campaign_sign(
         consent_text=consent_text or privacy.consent_text_current(),
         consented_at=timezone.now(),
         client_ip_hash=client_ip_hash,
+        **source.as_fields(),
     )
     # The FK checks would query; both rows were just read.
     signature.clean_fields(exclude=["campaign", "consent_text"])

@@ -55,8 +55,18 @@ def test_no_broker_means_eager_tasks(load):
 
 def test_cache_url_selects_redis(load):
     assert "LocMemCache" in load()["CACHES"]["default"]["BACKEND"]
-    cache = load(CACHE_URL="redis://127.0.0.1:6379/2")["CACHES"]["default"]
-    assert cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    s = load(CACHE_URL="redis://127.0.0.1:6379/2", REDIS_CONNECT_TIMEOUT="0.02")
+    # Django's Redis backend, falling back to memory while Redis is unreachable.
+    assert s["CACHES"]["default"] == {
+        "BACKEND": "config.cache.FallbackRedisCache",
+        "LOCATION": "redis://127.0.0.1:6379/2",
+        "OPTIONS": {"socket_connect_timeout": 0.02, "socket_timeout": 0.5},
+    }
+    transport = s["CELERY_BROKER_TRANSPORT_OPTIONS"]
+    assert (transport["socket_connect_timeout"], transport["socket_timeout"]) == (
+        0.02,
+        2,
+    )
 
 
 def test_email_host_switches_to_smtp_backend(load):
@@ -117,6 +127,9 @@ PLAIN = [
     ("DELIVERY_SWEEP_BATCH", "10", "DELIVERY_SWEEP_BATCH", 10),
     ("PERSONAL_LETTER_MIN_WORDS", "40", "PERSONAL_LETTER_MIN_WORDS", 40),
     ("DELIVERY_BATCH_SIZE", "10", "DELIVERY_BATCH_SIZE", 10),
+    ("REDIS_RETRY_SECONDS", "1", "REDIS_RETRY_SECONDS", 1.0),
+    ("CACHE_SOCKET_TIMEOUT", "0.3", "CACHE_SOCKET_TIMEOUT", 0.3),
+    ("BROKER_SOCKET_TIMEOUT", "4", "BROKER_SOCKET_TIMEOUT", 4.0),
 ]
 
 
@@ -145,6 +158,7 @@ def test_beat_schedules_the_digests_at_digest_send_time():
     code = (
         "import django; django.setup();"
         "from config.celery import app; app.loader.import_default_modules();"
+        "app.finalize();"  # as beat does before it reads its schedule
         "entry = app.conf.beat_schedule['daily-digests'];"
         "s = entry['schedule'];"
         "print(entry['task'], sorted(s.hour), sorted(s.minute), app.conf.timezone)"
@@ -165,9 +179,15 @@ def test_static_root(load, tmp_path):
     assert str(load(STATIC_ROOT=str(tmp_path))["STATIC_ROOT"]) == str(tmp_path)
 
 
-def test_sweep_interval_drives_the_beat_schedule(load):
-    schedule = load(DELIVERY_SWEEP_INTERVAL_SECONDS="15")["CELERY_BEAT_SCHEDULE"]
-    assert [entry["schedule"] for entry in schedule.values()] == [15.0]
+def test_intervals_drive_the_beat_schedule(load):
+    settings = load(
+        DELIVERY_SWEEP_INTERVAL_SECONDS="15", DASHBOARD_REFRESH_SECONDS="120"
+    )
+    schedule = settings["CELERY_BEAT_SCHEDULE"]
+    assert {name: entry["schedule"] for name, entry in schedule.items()} == {
+        "outbox-sweep": 15.0,
+        "dashboard-tallies": 120.0,
+    }
 
 
 def test_every_variable_is_in_the_readme_configuration_table():

@@ -23,7 +23,7 @@ def record_past_closings(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaign', '0005_questionnaires'),
+        ('campaign', '0007_export_letter_counts'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
