@@ -19,6 +19,7 @@ from letters.text import normalise_newlines
 
 from . import sources
 from .models import Campaign, Signature
+from .privacy import consent_text_current
 from .validators import validate_postcode, validate_single_line, validate_text_block
 
 MAX_LENGTH_MESSAGE = (
@@ -135,6 +136,10 @@ class SignForm(forms.Form):
     def __init__(self, *args, campaign: Campaign, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.campaign = campaign
+        # The versioned wording (campaign/privacy.py): what is shown is what the
+        # signature records.
+        self.consent = consent_text_current()
+        self.fields["consent_to_send"].label = self.consent.text
         self.campaign_body = campaign.letter_template.body_template
         if campaign.signers_may_edit:
             self.fields["letter_body"].initial = self.campaign_body

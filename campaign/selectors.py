@@ -69,6 +69,18 @@ def signature_count_increment(*, campaign_id: int) -> None:
         pass
 
 
+def signature_count_decrement(*, campaign_id: int) -> None:
+    """Take a withdrawn signature off the cached count (after commit); the mirror
+    of signature_count_increment(), with the same race: a key that expired just
+    before DECR comes back negative and without expiry, so delete it."""
+    key = _count_key(campaign_id)
+    try:
+        if cache.decr(key) < 0:
+            cache.delete(key)
+    except ValueError:  # not cached
+        pass
+
+
 # --- may this campaign be signed, may this link be confirmed? ---------------------
 
 

@@ -63,6 +63,18 @@ def digests_send_task() -> list[int]:
     return digests_create_due()
 
 
+@shared_task(bind=True)
+def retention_task(self: Task, batch_size: int | None = None) -> dict[str, int]:
+    """Beat, daily: one batch of retention (campaign/services/retention.py); a
+    batch that did something queues the next, so no task runs long."""
+    from campaign.services.retention import BATCH_SIZE, retention_step
+
+    step = retention_step(batch_size=batch_size or BATCH_SIZE)
+    if step.changed and not self.request.is_eager:
+        self.apply_async(kwargs={"batch_size": batch_size})
+    return step.counts()
+
+
 @shared_task
 def questionnaires_send_task() -> dict[str, int]:
     """Beat, daily: ask "did they reply?" about letters now due, and remind."""

@@ -1,6 +1,12 @@
 from django.urls import path
 
-from . import export_views, official_views, questionnaire_views, views
+from . import (
+    export_views,
+    official_views,
+    privacy_views,
+    questionnaire_views,
+    views,
+)
 
 app_name = "campaign"
 
@@ -15,6 +21,8 @@ urlpatterns = [
     path("campaigns/<slug:slug>/preview/", views.campaign_preview, name="preview"),
     path("campaigns/<slug:slug>/signed/", views.campaign_signed, name="signed"),
     path("confirm/<str:token>/", views.signature_confirm_view, name="confirm"),
+    path("privacy/", privacy_views.privacy_notice, name="privacy"),
+    path("remove/<str:token>/", privacy_views.signature_withdraw_view, name="withdraw"),
     path(
         "replies/<str:token>/",
         questionnaire_views.questionnaire_view,

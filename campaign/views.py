@@ -9,9 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.client_ip import client_ip
 from letters.rendering import TemplateError
 
-from . import bot_traps, limits, replies, selectors, sources
+from . import bot_traps, limits, privacy, replies, selectors, sources
 from .drafting import draft_letter
 from .forms import SignForm
 from .limits import Refusal
@@ -137,7 +138,12 @@ def campaign_detail(request, slug: str):
     if refusal := limits.sign_refusal(request, campaign=campaign):
         return _refused(request, campaign, **page, form=form, refusal=refusal)
     try:
-        campaign_sign(campaign=campaign, **form.cleaned_data)
+        campaign_sign(
+            campaign=campaign,
+            **form.cleaned_data,
+            consent_text=form.consent,
+            client_ip_hash=privacy.client_ip_hash(client_ip(request)),
+        )
     except CampaignNotSignable as exc:  # closed between page load and submit
         return _campaign_page(
             request, campaign, targets=targets, state=exc.state, status=403

@@ -36,12 +36,21 @@ def _daily_tasks(sender: Celery, **kwargs) -> None:
     # are registered, and `.s()` would then raise NotRegistered there.
     from django.conf import settings
 
-    from campaign.tasks import digests_send_task, questionnaires_send_task
+    from campaign.tasks import (
+        digests_send_task,
+        questionnaires_send_task,
+        retention_task,
+    )
 
     sender.add_periodic_task(
         crontab(hour=settings.DIGEST_SEND_HOUR, minute=settings.DIGEST_SEND_MINUTE),
         digests_send_task.s(),
         name="daily-digests",
+    )
+    # Retention (campaign/services/retention.py) at a quiet hour, site time; each
+    # batch queues the next, so this starts a chain rather than one long task.
+    sender.add_periodic_task(
+        crontab(hour=3, minute=17), retention_task.s(), name="daily-retention"
     )
     # Questionnaires: daily, mid-morning site time (beat's clock follows
     # TIME_ZONE), when a supporter is likely to read them; the run itself

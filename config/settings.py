@@ -239,6 +239,14 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TEST_SINK_HOSTS = env.list("EMAIL_TEST_SINK_HOSTS", default=["mailpit"])
 EMAIL_ALLOW_TEST_SINK = env.bool("EMAIL_ALLOW_TEST_SINK", default=False)
 
+# --- Data protection (the /privacy/ page; campaign/services/retention.py) ------
+# Who runs the site and how supporters reach them about their data.
+SITE_OPERATOR_NAME = env.str("SITE_OPERATOR_NAME", default=SITE_NAME)
+SITE_OPERATOR_CONTACT = env.str("SITE_OPERATOR_CONTACT", default=DEFAULT_FROM_EMAIL)
+# Days after a campaign closes before its supporters are anonymised (UK
+# e-petitions: six months).
+SIGNER_DATA_RETENTION_DAYS = env.int("SIGNER_DATA_RETENTION_DAYS", default=183)
+
 # --- Celery ------------------------------------------------------------------
 # Unset broker -> tasks run eagerly in-process (quick start only); they are still
 # enqueued on commit, so behaviour matches a real worker apart from concurrency.

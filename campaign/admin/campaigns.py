@@ -8,6 +8,7 @@ from django.utils.html import format_html, format_html_join
 
 from .. import dashboard_views, official_pages
 from ..models import Campaign, CampaignTarget, Letter, LetterStatus, Official
+from ..services.retention import campaign_closing_record
 from ..services.routing import target_letters_reroute
 from .replies import ResponseRatesMixin
 
@@ -113,7 +114,13 @@ class CampaignAdmin(ResponseRatesMixin, admin.ModelAdmin):
     list_filter = ["status", "opens_at", "closes_at"]
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
-    readonly_fields = ["created_at", "updated_at", "deliveries", "response_rates"]
+    readonly_fields = [
+        "created_at",
+        "updated_at",
+        "closed_at",
+        "deliveries",
+        "response_rates",
+    ]
     exclude = ["targets"]
     inlines = [TargetInline]
 
@@ -134,6 +141,11 @@ class CampaignAdmin(ResponseRatesMixin, admin.ModelAdmin):
     def dashboard_link(self, obj) -> str:
         url = reverse("admin:campaign_campaign_dashboard", args=[obj.pk])
         return format_html('<a href="{}">Dashboard</a>', url)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # Retention counts from closed_at: a status change records it now.
+        campaign_closing_record(campaign=obj)
 
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)

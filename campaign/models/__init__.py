@@ -14,6 +14,7 @@ from .outbox import (
     OutboxStatus,
     outbox_indexes,
 )
+from .privacy import ConsentText, ErasureRecord
 from .questionnaires import Questionnaire
 from .signatures import Signature, _new_token
 from .tallies import LetterTally, SignatureTally, TallyRefresh
@@ -23,8 +24,10 @@ __all__ = [
     "Campaign",
     "CampaignTarget",
     "ConfirmationEmail",
+    "ConsentText",
     "DeliveryMode",
     "Digest",
+    "ErasureRecord",
     "Letter",
     "LetterStatus",
     "LetterTally",

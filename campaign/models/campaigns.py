@@ -125,6 +125,30 @@ class Campaign(models.Model):
         default=False,
         help_text="Let supporters rewrite the letter body before signing.",
     )
+    # Retention (campaign/services/retention.py) counts from here.
+    closed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the campaign closed (its closing date, or when its status "
+        "became Closed). Supporters' data is anonymised "
+        "SIGNER_DATA_RETENTION_DAYS later.",
+    )
+    keep_data_until = models.DateField(
+        "keep supporters' data until",
+        null=True,
+        blank=True,
+        help_text="Optional: do not anonymise supporters before this date, "
+        "whatever the retention period says. Give the reason below.",
+    )
+    keep_data_reason = models.CharField(
+        "reason for keeping the data",
+        max_length=500,
+        blank=True,
+        validators=[validate_single_line],
+        help_text="Why the data is kept longer (e.g. a legal claim or a hand-in "
+        "still to come). Required with a date.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -144,6 +168,13 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def clean(self) -> None:
+        if self.keep_data_until and not self.keep_data_reason.strip():
+            raise ValidationError(
+                {"keep_data_reason": "Say why the data is kept past its date."},
+                code="keep_reason",
+            )
 
     @property
     def reply_to_email(self) -> str:

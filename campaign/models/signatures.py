@@ -27,6 +27,9 @@ class Signature(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending confirmation"
         CONFIRMED = "confirmed", "Confirmed"
+        # Removed by the supporter (the "remove my signature" link): anonymised,
+        # and no longer counted. Anonymisation by retention keeps the status.
+        WITHDRAWN = "withdrawn", "Withdrawn"
 
     campaign = models.ForeignKey(
         Campaign, on_delete=models.CASCADE, related_name="signatures"
@@ -93,6 +96,32 @@ class Signature(models.Model):
     token_created_at = models.DateTimeField(default=timezone.now, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The consent record (campaign/privacy.py): what they agreed to, and when.
+    consent_text = models.ForeignKey(
+        "ConsentText",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="consent wording",
+        help_text="The consent wording shown when they signed (blank: signed "
+        "before consent wordings were recorded).",
+    )
+    consented_at = models.DateTimeField(null=True, blank=True)
+    client_ip_hash = models.CharField(
+        "client address hash",
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="A keyed hash of the address they signed from, for spotting "
+        "abuse; never the address itself. Removed on anonymisation.",
+    )
+    anonymised_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the name, email, full postcode and own words were removed.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -107,6 +136,18 @@ class Signature(models.Model):
         ]
         indexes = [
             models.Index(fields=["campaign", "status", "created_at"]),
+            # Retention: a campaign's signatures still to anonymise, in id order.
+            models.Index(
+                fields=["campaign", "id"],
+                condition=models.Q(anonymised_at__isnull=True),
+                name="signature_not_anonymised",
+            ),
+            # Retention: pending signatures whose link has expired.
+            models.Index(
+                fields=["token_created_at"],
+                condition=models.Q(status="pending"),
+                name="signature_pending_by_age",
+            ),
         ]
 
     def __str__(self) -> str:

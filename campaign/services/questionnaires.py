@@ -90,6 +90,8 @@ def _ask(*, due: datetime, now: datetime) -> tuple[int, int]:
                 sent_at__lte=due,
                 sent_at__gt=due - CATCH_UP,
                 questionnaire__isnull=True,
+                # Anonymised (withdrawn, erased, past retention): no one to ask.
+                signature__anonymised_at__isnull=True,
             )
             .select_related("signature__campaign", "official")
             .order_by("signature_id", "official__name", "pk")
@@ -119,6 +121,7 @@ def _remind(*, now: datetime) -> tuple[int, int]:
                 sent_at__lte=now - REMINDER_AFTER,
                 # A letter that bounced since is no longer one to ask about.
                 letter__status=LetterStatus.SENT,
+                letter__signature__anonymised_at__isnull=True,
             )
             .select_related("letter__signature__campaign", "official")
             .order_by("letter__signature_id", "official__name", "pk")

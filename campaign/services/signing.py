@@ -14,11 +14,12 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from campaign import selectors
+from campaign import privacy, selectors
 from campaign.drafting import draft_letter, letter_own_words
 from campaign.models import (
     Campaign,
     ConfirmationEmail,
+    ConsentText,
     Letter,
     LetterStatus,
     Signature,
@@ -71,6 +72,8 @@ def campaign_sign(
     letter_body: str = "",
     consent_to_send: bool,
     keep_updated: bool = False,
+    consent_text: ConsentText | None = None,
+    client_ip_hash: str = "",
     source: Source = NO_SOURCE,
 ) -> Signature:
     """Store a pending signature and queue its confirmation email.
@@ -104,9 +107,14 @@ def campaign_sign(
         letter_body=letter_body,
         consent_to_send=consent_to_send,
         keep_updated=keep_updated,
+        # The consent record: the wording the form showed (privacy.py), and when.
+        consent_text=consent_text or privacy.consent_text_current(),
+        consented_at=timezone.now(),
+        client_ip_hash=client_ip_hash,
         **source.as_fields(),
     )
-    signature.clean_fields(exclude=["campaign"])  # the FK check would query
+    # The FK checks would query; both rows were just read.
+    signature.clean_fields(exclude=["campaign", "consent_text"])
 
     with transaction.atomic():
         existing = _signature_locked(signature) or _inserted_unless_raced(signature)

@@ -4,9 +4,12 @@ reply?" questionnaires): one outbox row each, handed to the worker on commit.
 They share the ConfirmationEmail outbox: the row is any email to the supporter
 who signed, sent from the site to their bare address (campaign/emails.py)."""
 
+from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 
+from campaign import privacy
 from campaign.models import ConfirmationEmail, Signature
 from campaign.services import delivery
 
@@ -17,7 +20,16 @@ def supporter_email_queue(
     """Render emails/<template>_subject.txt and _body.txt, write the outbox row
     and enqueue it after commit. Call inside the transaction that decided to
     send it. Links in `context` are built here, in the web process or the
-    command: the worker only sends the stored text."""
+    command: the worker only sends the stored text.
+
+    Every email to a supporter carries the "remove my signature" link
+    (`withdraw_url`) and the privacy page (`privacy_url`): added here, so no
+    template can be given an email without them."""
+    context = {
+        **context,
+        "withdraw_url": privacy.withdraw_url(signature_id=signature.pk),
+        "privacy_url": settings.SITE_URL + reverse("campaign:privacy"),
+    }
     subject = render_to_string(f"emails/{template}_subject.txt", context)
     row = ConfirmationEmail.objects.create(
         signature=signature,

@@ -9,7 +9,16 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
-from campaign.models import Campaign, Digest, Letter, Official, Questionnaire, Signature
+from campaign.models import (
+    Campaign,
+    ConsentText,
+    Digest,
+    ErasureRecord,
+    Letter,
+    Official,
+    Questionnaire,
+    Signature,
+)
 from tests.factories import (
     CampaignFactory,
     LetterFactory,
@@ -23,6 +32,8 @@ NO_ADD = {"signature", "letter", "confirmationemail", "digest", "campaigntarget"
 NO_ADD |= {"questionnaire"}  # asked by the questionnaire service only
 # django-axes' records of log-ins, written only by its signal handlers.
 NO_ADD |= {"accessattempt", "accesslog", "accessfailurelog"}
+# The audit trail of erasures: written only by the erasure service.
+NO_ADD |= {"erasurerecord"}
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +53,8 @@ def data():
         new_signatures=1,
     )
     Letter.objects.filter(pk=letter.pk).update(digest=digest)
+    ConsentText.objects.create(version=1, text="I agree.")
+    ErasureRecord.objects.create(signatures=1, campaigns=1)
     Questionnaire.objects.create(
         letter=letter,
         campaign=signature.campaign,
