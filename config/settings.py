@@ -218,6 +218,11 @@ DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="letters@quillpost.example.org"
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Emails to officials go out with a per-message envelope sender (VERP,
+# campaign/verp.py) at this domain, where bounces come back; blank: the domain of
+# DEFAULT_FROM_EMAIL. Its MX must pipe bounces+* to `manage.py process_bounce`,
+# and its SPF record must allow the sending server (README "Bounces").
+BOUNCE_DOMAIN = env.str("BOUNCE_DOMAIN", default="")
 
 # --- Celery ------------------------------------------------------------------
 # Unset broker -> tasks run eagerly in-process (quick start only); they are still
@@ -337,6 +342,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "campaign.tasks.outbox_sweep_task",
         "schedule": DELIVERY_SWEEP_INTERVAL_SECONDS,
         # A sweep that waited longer than an interval is superseded by the next.
+        "options": {"expires": DELIVERY_SWEEP_INTERVAL_SECONDS},
+    },
+    # Receipts owed to supporters (campaign/services/receipts.py), as often.
+    "receipts": {
+        "task": "campaign.tasks.receipts_create_due_task",
+        "schedule": DELIVERY_SWEEP_INTERVAL_SECONDS,
         "options": {"expires": DELIVERY_SWEEP_INTERVAL_SECONDS},
     },
 }

@@ -6,6 +6,7 @@ Nothing important happens in save() or signals: writes live in campaign/services
 from .campaigns import Campaign, CampaignTarget, DeliveryMode, Official
 from .outbox import (
     DELIVERED_LETTER_STATUSES,
+    UNSETTLED_LETTER_STATUSES,
     ConfirmationEmail,
     Digest,
     Letter,
@@ -14,6 +15,7 @@ from .outbox import (
     OutboxStatus,
     outbox_indexes,
 )
+from .receipts import Receipt, ReceiptKind
 from .signatures import Signature, _new_token
 
 __all__ = [
@@ -26,9 +28,12 @@ __all__ = [
     "Letter",
     "LetterStatus",
     "Official",
+    "Receipt",
+    "ReceiptKind",
     "OutboxMessage",
     "OutboxStatus",
     "Signature",
+    "UNSETTLED_LETTER_STATUSES",
     "_new_token",  # named by migration 0001
     "outbox_indexes",
 ]

@@ -67,6 +67,14 @@ class Signature(models.Model):
     token_created_at = models.DateTimeField(default=timezone.now, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    receipt_at = models.DateTimeField(
+        "receipt queued at",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the supporter's receipt (what happened to each of their "
+        "letters) was queued; blank until every letter has an outcome.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -81,6 +89,12 @@ class Signature(models.Model):
         ]
         indexes = [
             models.Index(fields=["campaign", "status", "created_at"]),
+            # receipts_create_due: confirmed signatures still owed a receipt.
+            models.Index(
+                fields=["confirmed_at"],
+                condition=models.Q(status="confirmed", receipt_at__isnull=True),
+                name="signature_receipt_owed",
+            ),
         ]
 
     def __str__(self) -> str:
