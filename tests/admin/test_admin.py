@@ -18,7 +18,14 @@ from tests.factories import (
 
 # Rows only services write: a signature by hand would have no confirmation email,
 # letters and confirmation emails are the outbox's record of what was sent.
-NO_ADD = {"signature", "letter", "confirmationemail", "digest", "campaigntarget"}
+NO_ADD = {
+    "signature",
+    "letter",
+    "confirmationemail",
+    "digest",
+    "campaigntarget",
+    "receipt",
+}
 # django-axes' records of log-ins, written only by its signal handlers.
 NO_ADD |= {"accessattempt", "accesslog", "accessfailurelog"}
 
@@ -40,6 +47,7 @@ def data():
         new_signatures=1,
     )
     Letter.objects.filter(pk=letter.pk).update(digest=digest)
+    signature.receipts.create(kind="receipt", subject="Your letters", body="Sent")
     Group.objects.create(name="Organisers")
     who = {"username": "organiser", "ip_address": "192.0.2.1", "user_agent": "Test"}
     AccessAttempt.objects.create(**who, failures_since_start=3)

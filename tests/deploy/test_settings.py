@@ -167,7 +167,10 @@ def test_static_root(load, tmp_path):
 
 def test_sweep_interval_drives_the_beat_schedule(load):
     schedule = load(DELIVERY_SWEEP_INTERVAL_SECONDS="15")["CELERY_BEAT_SCHEDULE"]
-    assert [entry["schedule"] for entry in schedule.values()] == [15.0]
+    assert {name: entry["schedule"] for name, entry in schedule.items()} == {
+        "outbox-sweep": 15.0,
+        "receipts": 15.0,
+    }
 
 
 def test_every_variable_is_in_the_readme_configuration_table():
