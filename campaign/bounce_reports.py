@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
+from email.utils import getaddresses
 
 from campaign.verp import verp_parse
 
@@ -74,11 +75,10 @@ def parse_bounce(raw: bytes, *, recipient: str = "") -> Bounce | NotABounce:
 
 
 def _recipients(message: EmailMessage) -> list[str]:
-    found = []
-    for name in RECIPIENT_HEADERS:
-        for value in message.get_all(name, []):
-            found += [address.addr_spec for address in getattr(value, "addresses", ())]
-    return found
+    # Delivered-To and friends are not address headers to the stdlib's policy:
+    # read every one as plain text.
+    values = [str(v) for name in RECIPIENT_HEADERS for v in message.get_all(name, [])]
+    return [address for _, address in getaddresses(values) if address]
 
 
 def _delivery_status(message: EmailMessage) -> tuple[str, str] | NotABounce | None:

@@ -30,7 +30,7 @@ from campaign.models import (
 
 logger = logging.getLogger(__name__)
 
-RECEIPTS_PER_RUN = 500  # a backlog drains over runs
+RECEIPTS_PER_RUN = 1000  # a backlog (a digest delivers thousands) drains over runs
 
 
 def receipts_create_due() -> list[int]:

@@ -1,8 +1,11 @@
-"""VERP return paths (campaign/verp.py): pure, no database."""
+"""VERP return paths (campaign/verp.py) and finding them in a bounce: pure, no
+database."""
 
 import pytest
 
+from campaign.bounce_reports import NotABounce, parse_bounce
 from campaign.verp import MAX_LOCAL_PART, verp_address, verp_parse
+from tests.bounces.reports import dsn
 
 
 def test_an_address_names_its_row_and_survives_lowercasing_and_brackets():
@@ -45,3 +48,13 @@ def test_bounce_domain_and_secret_key_are_read(settings):
     assert verp_parse(before) is None  # the old domain is no longer ours
     settings.SECRET_KEY = "another-secret-" * 4
     assert verp_parse(address) is None
+
+
+def test_the_envelope_recipient_is_found_where_mtas_put_it():
+    address = verp_address(kind="l", pk=42)
+    report = dsn(address).replace(f"\nTo: {address}".encode(), b"\nTo: postmaster")
+    # Postfix's local delivery adds Delivered-To (and passes $ORIGINAL_RECIPIENT).
+    assert parse_bounce(report).pk == 42
+    without = report.replace(f"Delivered-To: {address}\r\n".encode(), b"")
+    assert isinstance(parse_bounce(without), NotABounce)
+    assert parse_bounce(without, recipient=address.upper()).pk == 42
