@@ -6,7 +6,8 @@
   the official may be flagged failing (services/failing.py), and a supporter who
   already had their receipt gets a follow-up (services/receipts.py).
 - temporary (4.x.x): the row is pending again, due BOUNCE_RETRY_AFTER later (the
-  sweeper queues it then); a digest's letters wait for it again.
+  sweeper queues it then); a digest's letters wait for it again. Past the
+  attempt budget (policy.max_attempts) it fails for good instead.
 A bounce for a row in any other state (already bounced: the same report twice)
 changes nothing.
 """
@@ -19,6 +20,8 @@ from django.utils import timezone
 
 from campaign.bounce_reports import Bounce
 from campaign.models import Digest, Letter, LetterStatus, OutboxStatus
+from campaign.services.delivery.policy import max_attempts
+from campaign.services.digests import digest_record_failed
 from campaign.services.failing import official_failing_check
 from campaign.services.receipts import receipt_follow_ups_queue
 
@@ -57,16 +60,28 @@ def outbox_bounce_record(*, bounce: Bounce) -> str:
                 f", follow-ups {len(follow_ups)}"
                 + (f"; official {row.official_id} flagged failing" if flagged else "")
             )
-        row.status = OutboxStatus.PENDING
-        row.next_attempt_at = now + BOUNCE_RETRY_AFTER
         row.last_error = f"Bounced for now ({bounce.code}): {bounce.diagnostic}"
+        # The same attempt budget as SMTP failures: a mailbox full for days is
+        # given up on, not retried every two hours forever.
+        gave_up = row.attempts >= max_attempts()
+        if gave_up:
+            row.status = OutboxStatus.FAILED
+            row.last_error = f"Gave up after {row.attempts} attempts. {row.last_error}"
+        else:
+            row.status = OutboxStatus.PENDING
+            row.next_attempt_at = now + BOUNCE_RETRY_AFTER
         row.save(update_fields=[*fields, "next_attempt_at", "last_error", "updated_at"])
         if model is Digest:
             # Not delivered after all: the letters it carried wait for it again
-            # (they become "digested" once more when it is sent).
+            # (they become "digested" once more when it is sent), or, if it is
+            # given up on, for the next digest.
             Letter.objects.filter(
                 digest_id=row.pk, status=LetterStatus.DIGESTED
             ).update(status=LetterStatus.AWAITING_DIGEST, sent_at=None)
+            if gave_up:
+                digest_record_failed(digest_id=row.pk)
+    if gave_up:
+        return f"{label} {row.pk} failed: gave up after {row.attempts} attempts"
     return f"{label} {row.pk} to be retried after {row.next_attempt_at:%Y-%m-%d %H:%M}"
 
 

@@ -9,9 +9,10 @@ from django.utils import timezone
 
 from campaign.models import Digest, Letter, LetterStatus, OutboxStatus
 from campaign.services.delivery import Outcome, letter_send, outbox_sweep
+from campaign.services.delivery.policy import max_attempts
 from campaign.services.signing import signature_confirm
 from campaign.verp import verp_address, verp_parse
-from tests.bounces.conftest import sent_letter
+from tests.bounces.helpers import sent_letter
 from tests.bounces.reports import auto_reply, dsn, plain_bounce, process_bounce
 from tests.factories import CampaignFactory, LetterFactory, SignatureFactory
 from tests.support.processes import free_port
@@ -84,6 +85,14 @@ def test_a_temporary_bounce_retries_no_sooner_than_two_hours(
     # A permanent bounce for the resent letter still counts.
     bounce(dsn(address))
     assert Letter.objects.get(pk=letter.pk).status == LetterStatus.BOUNCED
+
+
+def test_a_mailbox_full_for_days_is_given_up_on(db, bounce):
+    letter, address = sent_letter(attempts=max_attempts())
+    bounce(dsn(address, status="4.2.2", action="delayed", diagnostic=FULL))
+    letter.refresh_from_db()
+    assert letter.status == OutboxStatus.FAILED
+    assert letter.last_error.startswith(f"Gave up after {max_attempts()} attempts.")
 
 
 def test_a_plain_bounce_without_a_report_is_understood(db, bounce):

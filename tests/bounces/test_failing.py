@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from campaign.models import Letter, LetterStatus, Official
 from campaign.services.signing import signature_confirm
-from tests.bounces.conftest import sent_letter
+from tests.bounces.helpers import sent_letter
 from tests.bounces.reports import dsn
 from tests.factories import (
     CampaignFactory,
