@@ -31,7 +31,7 @@ def _sent(campaign, count):
 
 
 def test_letters_carry_a_verp_sender_and_a_dsn_marks_one_bounced(
-    worker, smtp, campaign
+    worker, smtp, campaign, staff_client
 ):
     signature = SignatureFactory(campaign=campaign)
     signature_confirm(token=signature.token)
@@ -56,6 +56,12 @@ def test_letters_carry_a_verp_sender_and_a_dsn_marks_one_bounced(
     assert bounced.bounced_at is not None
     other.refresh_from_db()
     assert other.status == LetterStatus.SENT
+    # Visible and filterable in admin.
+    listed = staff_client.get(
+        "/admin/campaign/letter/", {"status__exact": "bounced", "bounce_code": "5.1.1"}
+    ).content.decode()
+    assert f"/letter/{bounced.pk}/change/" in listed
+    assert f"/letter/{other.pk}/change/" not in listed
 
     # Never retried: the sweeper does not see it, nor does a queue message.
     assert outbox_sweep()["letter"]["requeued"] == 0
