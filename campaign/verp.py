@@ -40,7 +40,8 @@ def verp_address(*, kind: str, pk: int) -> str:
     if kind not in KINDS:
         raise ValueError(f"Unknown VERP kind {kind!r}")
     local = f"{PREFIX}+{kind}{pk}-{_signature(kind, pk)}"
-    assert len(local) <= MAX_LOCAL_PART  # noqa: S101 (19-digit ids: 45 characters)
+    if len(local) > MAX_LOCAL_PART:  # 45 characters for a 19-digit id
+        raise ValueError(f"VERP local part over {MAX_LOCAL_PART} characters")
     return f"{local}@{bounce_domain()}"
 
 
