@@ -11,6 +11,7 @@ from .. import official_pages
 from ..models import Campaign, CampaignTarget, Letter, LetterStatus, Official
 from ..services.failing import officials_failing_clear
 from ..services.routing import target_letters_reroute
+from .replies import ResponseRatesMixin
 
 
 class FailingFilter(admin.SimpleListFilter):
@@ -27,7 +28,7 @@ class FailingFilter(admin.SimpleListFilter):
 
 
 @admin.register(Official)
-class OfficialAdmin(admin.ModelAdmin):
+class OfficialAdmin(ResponseRatesMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "position",
@@ -38,7 +39,7 @@ class OfficialAdmin(admin.ModelAdmin):
     ]
     list_filter = ["is_active", FailingFilter, "organisation"]
     search_fields = ["name", "position", "email", "organisation"]
-    readonly_fields = ["failing_since", "created_at", "updated_at"]
+    readonly_fields = ["failing_since", "created_at", "updated_at", "response_rates"]
     actions = ["clear_failing"]
 
     @admin.action(
@@ -135,7 +136,7 @@ class CampaignChangeList(ChangeList):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(ResponseRatesMixin, admin.ModelAdmin):
     list_display = [
         "title",
         "slug",
@@ -148,7 +149,13 @@ class CampaignAdmin(admin.ModelAdmin):
     list_filter = ["status", "opens_at", "closes_at"]
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
-    readonly_fields = ["created_at", "updated_at", "deliveries", "failing_officials"]
+    readonly_fields = [
+        "created_at",
+        "updated_at",
+        "deliveries",
+        "failing_officials",
+        "response_rates",
+    ]
     exclude = ["targets"]
     inlines = [TargetInline]
 

@@ -15,6 +15,7 @@ from .outbox import (
     OutboxStatus,
     outbox_indexes,
 )
+from .questionnaires import Questionnaire
 from .receipts import Receipt, ReceiptKind
 from .signatures import Signature, _new_token
 
@@ -32,6 +33,7 @@ __all__ = [
     "ReceiptKind",
     "OutboxMessage",
     "OutboxStatus",
+    "Questionnaire",
     "Signature",
     "UNSETTLED_LETTER_STATUSES",
     "_new_token",  # named by migration 0001

@@ -5,19 +5,17 @@ or Letter) and hands its id to the worker only after commit: a crash can leave a
 row the sweeper re-queues, never a signature whose email was silently lost.
 """
 
-import copy
 import logging
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from campaign import selectors
-from campaign.drafting import draft_letter
+from campaign.drafting import draft_letter, letter_own_words
 from campaign.models import (
     Campaign,
     ConfirmationEmail,
@@ -28,8 +26,8 @@ from campaign.models import (
 from campaign.selectors import ConfirmationState, SigningState
 from campaign.services import delivery
 from campaign.services.routing import letter_status_for
+from campaign.services.supporter_emails import supporter_email_queue
 from campaign.validators import normalise_email
-from letters.own_words import own_word_count
 from letters.rendering import UNSIGNED_MESSAGE, is_signed, validate_template
 
 logger = logging.getLogger(__name__)
@@ -175,11 +173,8 @@ def _resend_if_due(*, signature: Signature) -> None:
 
 
 def _confirmation_queue(*, signature: Signature, kind: str) -> ConfirmationEmail:
-    """Write the outbox row for an email to the supporter and enqueue it on commit.
-
-    The link is built from settings.SITE_URL here, in the web process, and stored
-    in the row: the worker only sends stored text.
-    """
+    """Queue the email asking the supporter to confirm (or telling them they
+    already have). The link comes from settings.SITE_URL, in the web process."""
     campaign = signature.campaign
     context = {
         "signature": signature,
@@ -191,19 +186,7 @@ def _confirmation_queue(*, signature: Signature, kind: str) -> ConfirmationEmail
         + reverse("campaign:detail", args=[campaign.slug]),
         "max_age_days": settings.CONFIRMATION_TOKEN_MAX_AGE_DAYS,
     }
-    subject = render_to_string(f"emails/{kind}_subject.txt", context)
-    row = ConfirmationEmail.objects.create(
-        signature=signature,
-        # One line whatever the template's whitespace: it becomes a header.
-        subject=" ".join(subject.split())[:255],
-        body=render_to_string(f"emails/{kind}_body.txt", context).strip() + "\n",
-    )
-    # robust: the row is committed; if the broker is down, the sweeper re-queues
-    # it, and the supporter must not see an error page for it.
-    transaction.on_commit(
-        lambda: delivery.confirmation_enqueue(confirmation_id=row.pk), robust=True
-    )
-    return row
+    return supporter_email_queue(signature=signature, template=kind, context=context)
 
 
 def signature_confirm(*, token: str) -> Signature:
@@ -257,11 +240,6 @@ def letters_create_for(*, signature: Signature) -> list[Letter]:
     text rendered now (what is stored is exactly what is sent), its own words
     measured and its route set by the target's delivery mode."""
     campaign = signature.campaign
-    # The standard letter for this supporter: same name, town and postcode, no
-    # paragraph, the campaign's text. What the letter has beyond it is their own.
-    standard_signer = copy.copy(signature)
-    standard_signer.personal_paragraph = ""
-    wrote_own = bool(signature.personal_paragraph.strip() or signature.letter_body)
     targets = (
         campaign.target_links.filter(official__is_active=True)
         .exclude(official__letters__signature=signature)
@@ -277,14 +255,13 @@ def letters_create_for(*, signature: Signature) -> list[Letter]:
             signer=signature,
             body_template=signature.letter_body or None,
         )
-        own_words = 0
-        if wrote_own:
-            standard = draft_letter(
-                campaign=campaign,
-                official=official,
-                signer=standard_signer,
-            )
-            own_words = own_word_count(letter=rendered.body, standard=standard.body)
+        own_words = letter_own_words(
+            campaign=campaign,
+            official=official,
+            signer=signature,
+            letter=rendered,
+            edited=bool(signature.letter_body),
+        )
         letters.append(
             Letter(
                 signature=signature,

@@ -7,8 +7,9 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils import timezone
 
-from campaign.models import Campaign, Digest, Letter, Official, Signature
+from campaign.models import Campaign, Digest, Letter, Official, Questionnaire, Signature
 from tests.factories import (
     CampaignFactory,
     LetterFactory,
@@ -18,14 +19,9 @@ from tests.factories import (
 
 # Rows only services write: a signature by hand would have no confirmation email,
 # letters and confirmation emails are the outbox's record of what was sent.
-NO_ADD = {
-    "signature",
-    "letter",
-    "confirmationemail",
-    "digest",
-    "campaigntarget",
-    "receipt",
-}
+NO_ADD = {"signature", "letter", "confirmationemail", "digest", "campaigntarget"}
+NO_ADD |= {"questionnaire"}  # asked by the questionnaire service only
+NO_ADD |= {"receipt"}  # queued by the receipt service only
 # django-axes' records of log-ins, written only by its signal handlers.
 NO_ADD |= {"accessattempt", "accesslog", "accessfailurelog"}
 
@@ -48,6 +44,12 @@ def data():
     )
     Letter.objects.filter(pk=letter.pk).update(digest=digest)
     signature.receipts.create(kind="receipt", subject="Your letters", body="Sent")
+    Questionnaire.objects.create(
+        letter=letter,
+        campaign=signature.campaign,
+        official=letter.official,
+        sent_at=timezone.now(),
+    )
     Group.objects.create(name="Organisers")
     who = {"username": "organiser", "ip_address": "192.0.2.1", "user_agent": "Test"}
     AccessAttempt.objects.create(**who, failures_since_start=3)

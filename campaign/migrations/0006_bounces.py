@@ -15,7 +15,7 @@ NOT_OWED_SQL = (
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaign', '0004_delivery_modes'),
+        ('campaign', '0005_questionnaires'),
     ]
 
     operations = [
