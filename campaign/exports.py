@@ -99,6 +99,12 @@ SIGNATURE_COLUMNS = [
     ("Keep updated", _yes_no("keep_updated")),
     ("Personal paragraph", text_cell("personal_paragraph")),
     ("Status", F("status")),
+    # Where the supporter came from (campaign/sources.py).
+    ("utm_source", text_cell("utm_source")),
+    ("utm_medium", text_cell("utm_medium")),
+    ("utm_campaign", text_cell("utm_campaign")),
+    ("ref", text_cell("ref")),
+    ("Referring site", text_cell("referrer_host")),
 ]
 HEADER = [header for header, _ in SIGNATURE_COLUMNS] + [
     # Sent on its own or carried by a digest: DELIVERED_LETTER_STATUSES.

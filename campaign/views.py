@@ -7,12 +7,11 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from letters.rendering import TemplateError
 
-from . import bot_traps, limits, replies, selectors
+from . import bot_traps, limits, replies, selectors, sources
 from .drafting import draft_letter
 from .forms import SignForm
 from .limits import Refusal
@@ -79,7 +78,7 @@ def _letter_previews(*, campaign, targets, form, nudge: bool = True) -> dict:
 def _campaign_page(request, campaign, *, targets, state, form=None, status=200):
     signable = state is SigningState.OPEN
     if signable and form is None:
-        form = SignForm(campaign=campaign)
+        form = SignForm(campaign=campaign, initial=sources.source_initial(request))
     context = {
         "campaign": campaign,
         "targets": targets,
@@ -228,7 +227,6 @@ def _thank_you(request, signature: Signature):
         "campaign": campaign,
         "count": selectors.signature_count(campaign_id=campaign.pk),
         "targets": selectors.campaign_targets(campaign=campaign),
-        "share_url": settings.SITE_URL
-        + reverse("campaign:detail", args=[campaign.slug]),
+        "share_urls": sources.share_urls(campaign=campaign),
     }
     return render(request, "campaign/thank_you.html", context)

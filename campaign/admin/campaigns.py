@@ -3,11 +3,11 @@
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import Count
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from .. import official_pages
+from .. import dashboard_views, official_pages
 from ..models import Campaign, CampaignTarget, Letter, LetterStatus, Official
 from ..services.failing import officials_failing_clear
 from ..services.routing import target_letters_reroute
@@ -145,6 +145,7 @@ class CampaignAdmin(ResponseRatesMixin, admin.ModelAdmin):
         "opens_at",
         "closes_at",
         "deliveries",
+        "dashboard_link",
     ]
     list_filter = ["status", "opens_at", "closes_at"]
     search_fields = ["title", "slug"]
@@ -161,6 +162,21 @@ class CampaignAdmin(ResponseRatesMixin, admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return CampaignChangeList
+
+    def get_urls(self):
+        # The view checks login and permission itself (dashboard_views.py): a
+        # logged-in organiser without the permission gets a 403, not a login form.
+        dashboard = path(
+            "<int:pk>/dashboard/",
+            dashboard_views.campaign_dashboard,
+            name="campaign_campaign_dashboard",
+        )
+        return [dashboard, *super().get_urls()]
+
+    @admin.display(description="dashboard")
+    def dashboard_link(self, obj) -> str:
+        url = reverse("admin:campaign_campaign_dashboard", args=[obj.pk])
+        return format_html('<a href="{}">Dashboard</a>', url)
 
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)

@@ -18,6 +18,7 @@ from .outbox import (
 from .questionnaires import Questionnaire
 from .receipts import Receipt, ReceiptKind
 from .signatures import Signature, _new_token
+from .tallies import LetterTally, SignatureTally, TallyRefresh
 
 __all__ = [
     "DELIVERED_LETTER_STATUSES",
@@ -28,6 +29,7 @@ __all__ = [
     "Digest",
     "Letter",
     "LetterStatus",
+    "LetterTally",
     "Official",
     "Receipt",
     "ReceiptKind",
@@ -35,6 +37,8 @@ __all__ = [
     "OutboxStatus",
     "Questionnaire",
     "Signature",
+    "SignatureTally",
+    "TallyRefresh",
     "UNSETTLED_LETTER_STATUSES",
     "_new_token",  # named by migration 0001
     "outbox_indexes",

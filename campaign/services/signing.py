@@ -27,6 +27,7 @@ from campaign.selectors import ConfirmationState, SigningState
 from campaign.services import delivery
 from campaign.services.routing import letter_status_for
 from campaign.services.supporter_emails import supporter_email_queue
+from campaign.sources import NO_SOURCE, Source
 from campaign.validators import normalise_email
 from letters.rendering import UNSIGNED_MESSAGE, is_signed, validate_template
 
@@ -70,6 +71,7 @@ def campaign_sign(
     letter_body: str = "",
     consent_to_send: bool,
     keep_updated: bool = False,
+    source: Source = NO_SOURCE,
 ) -> Signature:
     """Store a pending signature and queue its confirmation email.
 
@@ -102,6 +104,7 @@ def campaign_sign(
         letter_body=letter_body,
         consent_to_send=consent_to_send,
         keep_updated=keep_updated,
+        **source.as_fields(),
     )
     signature.clean_fields(exclude=["campaign"])  # the FK check would query
 

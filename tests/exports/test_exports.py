@@ -173,6 +173,7 @@ def test_columns_hold_local_times_flags_and_letter_counts(exporter, campaign):
         "no",
         "",
         "confirmed",
+        *[""] * 5,  # no source: utm_source, utm_medium, utm_campaign, ref, site
         "0",
         "1",
     ]

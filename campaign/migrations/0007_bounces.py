@@ -15,7 +15,7 @@ NOT_OWED_SQL = (
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaign', '0005_questionnaires'),
+        ('campaign', '0006_dashboard'),
     ]
 
     operations = [
