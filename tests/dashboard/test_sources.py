@@ -117,6 +117,8 @@ def test_share_links_carry_utm_source_per_channel(client, campaign, settings):
         assert f"utm_source%3D{channel}%26utm_medium%3Dshare" in link, link
 
 
+# The web export's COPY runs on a connection of its own: it sees committed rows.
+@pytest.mark.django_db(transaction=True)
 def test_sources_are_in_the_csv_export(campaign):
     signed(
         campaign,

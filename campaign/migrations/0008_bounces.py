@@ -15,7 +15,7 @@ NOT_OWED_SQL = (
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaign', '0006_dashboard'),
+        ('campaign', '0007_export_letter_counts'),
     ]
 
     operations = [
