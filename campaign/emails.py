@@ -10,8 +10,9 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.utils.crypto import salted_hmac
 
-from campaign.models import ConfirmationEmail, Digest, Letter, OutboxMessage
+from campaign.models import ConfirmationEmail, Digest, Letter, OutboxMessage, Receipt
 from campaign.validators import validate_single_line
+from campaign.verp import verp_address
 
 
 class UnsendableMessage(Exception):
@@ -49,12 +50,14 @@ def letter_message(letter: Letter) -> EmailMessage:
     that is spoofing, and fails SPF/DMARC at the official's server."""
     signature, official = letter.signature, letter.official
     name = _single_line(signature.full_name, "The supporter's name")
-    return EmailMessage(
+    return _to_official(
+        kind="l",
+        row=letter,
         subject=_single_line(letter.subject, "The subject"),
         body=letter.body,
         # formataddr quotes specials (commas, quotes) and RFC 2047-encodes
         # non-ASCII, so "Zoë O'Brien, Jr." arrives as typed.
-        from_email=formataddr(
+        from_header=formataddr(
             (f"{name} via {settings.SITE_NAME}", settings.DEFAULT_FROM_EMAIL)
         ),
         to=[
@@ -81,10 +84,12 @@ def digest_message(row: Digest) -> EmailMessage:
     """From the site; replies go to the campaign's organiser, never a supporter
     (a digest speaks for many)."""
     official = row.official
-    return EmailMessage(
+    return _to_official(
+        kind="d",
+        row=row,
         subject=_single_line(row.subject, "The subject"),
         body=row.body,
-        from_email=formataddr((settings.SITE_NAME, settings.DEFAULT_FROM_EMAIL)),
+        from_header=formataddr((settings.SITE_NAME, settings.DEFAULT_FROM_EMAIL)),
         to=[
             formataddr(
                 (_single_line(official.name, "The official's name"), official.email)
@@ -92,6 +97,30 @@ def digest_message(row: Digest) -> EmailMessage:
         ],
         reply_to=[row.campaign.reply_to_email],
         headers=_campaign_headers(row.campaign),
+    )
+
+
+def receipt_message(row: Receipt) -> EmailMessage:
+    # Like the confirmation email: from the site, to the bare address.
+    return EmailMessage(
+        subject=_single_line(row.subject, "The subject"),
+        body=row.body,
+        from_email=formataddr((settings.SITE_NAME, settings.DEFAULT_FROM_EMAIL)),
+        to=[row.signature.email],
+    )
+
+
+def _to_official(
+    *, kind: str, row: OutboxMessage, from_header: str, headers: dict, **fields
+) -> EmailMessage:
+    """The one place an email to an official gets its envelope: the envelope
+    sender (Django's from_email, what SMTP's MAIL FROM carries and where bounces
+    go) is the row's VERP address (campaign/verp.py); the From header stays the
+    site's. docs/deploy.md, "Bounces and receipts": SPF must cover BOUNCE_DOMAIN."""
+    return EmailMessage(
+        from_email=verp_address(kind=kind, pk=row.pk),
+        headers={**headers, "From": from_header},
+        **fields,
     )
 
 

@@ -41,6 +41,21 @@ def confirmations_send_task(self: Task, confirmation_ids: list[int]) -> dict[str
     return _follow_up(self, confirmations_send(confirmation_ids=confirmation_ids))
 
 
+@shared_task(bind=True)
+def receipts_send_task(self: Task, receipt_ids: list[int]) -> dict[str, int]:
+    from campaign.services.delivery import receipts_send
+
+    return _follow_up(self, receipts_send(receipt_ids=receipt_ids))
+
+
+@shared_task
+def receipts_create_due_task() -> list[int]:
+    """Beat, every sweep interval: queue the receipts now owed to supporters."""
+    from campaign.services.receipts import receipts_create_due
+
+    return receipts_create_due()
+
+
 @shared_task
 def outbox_sweep_task() -> dict:
     from campaign.services.delivery import outbox_sweep

@@ -247,6 +247,13 @@ SITE_OPERATOR_CONTACT = env.str("SITE_OPERATOR_CONTACT", default=DEFAULT_FROM_EM
 # e-petitions: six months).
 SIGNER_DATA_RETENTION_DAYS = env.int("SIGNER_DATA_RETENTION_DAYS", default=183)
 
+# Emails to officials go out with a per-message envelope sender (VERP,
+# campaign/verp.py) at this domain, where bounces come back; blank: the domain of
+# DEFAULT_FROM_EMAIL. Its MX must pipe bounces+* to `manage.py process_bounce`,
+# and its SPF record must allow the sending server (docs/deploy.md,
+# "Bounces and receipts").
+BOUNCE_DOMAIN = env.str("BOUNCE_DOMAIN", default="")
+
 # --- Celery ------------------------------------------------------------------
 # Unset broker -> tasks run eagerly in-process (quick start only); they are still
 # enqueued on commit, so behaviour matches a real worker apart from concurrency.
@@ -382,6 +389,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "campaign.tasks.outbox_sweep_task",
         "schedule": DELIVERY_SWEEP_INTERVAL_SECONDS,
         # A sweep that waited longer than an interval is superseded by the next.
+        "options": {"expires": DELIVERY_SWEEP_INTERVAL_SECONDS},
+    },
+    # Receipts owed to supporters (campaign/services/receipts.py), as often.
+    "receipts": {
+        "task": "campaign.tasks.receipts_create_due_task",
+        "schedule": DELIVERY_SWEEP_INTERVAL_SECONDS,
         "options": {"expires": DELIVERY_SWEEP_INTERVAL_SECONDS},
     },
     "dashboard-tallies": {

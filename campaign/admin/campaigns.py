@@ -1,24 +1,61 @@
 """Officials, campaigns and their targets: what organisers set up."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import Count
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from .. import dashboard_views, official_pages
 from ..models import Campaign, CampaignTarget, Letter, LetterStatus, Official
+from ..services.failing import officials_failing_clear
 from ..services.retention import campaign_closing_record
 from ..services.routing import target_letters_reroute
 from .replies import ResponseRatesMixin
 
 
+class FailingFilter(admin.SimpleListFilter):
+    title = "address failing"
+    parameter_name = "failing"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Failing (letters held)"), ("no", "Not failing")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(failing_since__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(Official)
 class OfficialAdmin(ResponseRatesMixin, admin.ModelAdmin):
-    list_display = ["name", "position", "organisation", "email", "is_active"]
-    list_filter = ["is_active", "organisation"]
+    list_display = [
+        "name",
+        "position",
+        "organisation",
+        "email",
+        "is_active",
+        "failing_since",
+    ]
+    list_filter = ["is_active", FailingFilter, "organisation"]
     search_fields = ["name", "position", "email", "organisation"]
-    readonly_fields = ["created_at", "updated_at", "response_rates"]
+    readonly_fields = ["failing_since", "created_at", "updated_at", "response_rates"]
+    actions = ["clear_failing"]
+
+    @admin.action(
+        description="Clear the failing flag and release held letters",
+        permissions=["change"],
+    )
+    def clear_failing(self, request, queryset):
+        ids = list(queryset.values_list("pk", flat=True))
+        cleared, released = officials_failing_clear(official_ids=ids)
+        self.message_user(
+            request,
+            f"{cleared} official(s) no longer flagged failing; {released} held "
+            "letter(s) released.",
+            messages.SUCCESS if cleared else messages.WARNING,
+        )
 
 
 class TargetInline(admin.TabularInline):
@@ -119,6 +156,7 @@ class CampaignAdmin(ResponseRatesMixin, admin.ModelAdmin):
         "updated_at",
         "closed_at",
         "deliveries",
+        "failing_officials",
         "response_rates",
     ]
     exclude = ["targets"]
@@ -163,6 +201,27 @@ class CampaignAdmin(ResponseRatesMixin, admin.ModelAdmin):
                     f"{len(moved)} waiting letter(s) to {target.official.name} "
                     "will now be sent on their own.",
                 )
+
+    @admin.display(description="officials whose address is failing")
+    def failing_officials(self, obj) -> str:
+        failing = obj.targets.filter(failing_since__isnull=False) if obj.pk else []
+        if not failing:
+            return "None"
+        return format_html_join(
+            "<br>",
+            "<strong>{}</strong>: bounced 3 times in a row since {}; new letters "
+            'are held. <a href="{}">Correct the address, then clear the flag</a>.',
+            (
+                (
+                    official,
+                    timezone.localtime(official.failing_since).strftime(
+                        "%Y-%m-%d %H:%M"
+                    ),
+                    reverse("admin:campaign_official_change", args=[official.pk]),
+                )
+                for official in failing
+            ),
+        )
 
     @admin.display(description="letters by delivery status")
     def deliveries(self, obj) -> str:

@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import model_ngettext
 from django.utils.text import Truncator
 
-from ..models import ConfirmationEmail, Digest, Letter
+from ..models import ConfirmationEmail, Digest, Letter, Receipt
 from ..services import delivery
 
 
@@ -56,9 +56,10 @@ class LetterAdmin(OutboxAdmin):
         "attempts",
         "next_attempt_at",
         "sent_at",
+        "bounce_code",
         "last_error_short",
     ]
-    list_filter = ["status", "signature__campaign", "official"]
+    list_filter = ["status", "bounce_code", "signature__campaign", "official"]
     search_fields = ["signature__full_name", "signature__email", "official__name"]
     list_select_related = ["signature__campaign", "official"]
 
@@ -93,8 +94,25 @@ class DigestAdmin(OutboxAdmin):
         "attempts",
         "next_attempt_at",
         "sent_at",
+        "bounce_code",
         "last_error_short",
     ]
-    list_filter = ["status", "campaign", "official"]
+    list_filter = ["status", "bounce_code", "campaign", "official"]
     search_fields = ["official__name", "subject"]
     list_select_related = ["campaign", "official"]
+
+
+@admin.register(Receipt)
+class ReceiptAdmin(OutboxAdmin):
+    list_display = [
+        "__str__",
+        "kind",
+        "status",
+        "attempts",
+        "sent_at",
+        "last_error_short",
+        "created_at",
+    ]
+    list_filter = ["kind", "status", "signature__campaign"]
+    search_fields = ["signature__full_name", "signature__email"]
+    list_select_related = ["signature"]

@@ -6,6 +6,7 @@ Nothing important happens in save() or signals: writes live in campaign/services
 from .campaigns import Campaign, CampaignTarget, DeliveryMode, Official
 from .outbox import (
     DELIVERED_LETTER_STATUSES,
+    UNSETTLED_LETTER_STATUSES,
     ConfirmationEmail,
     Digest,
     Letter,
@@ -16,6 +17,7 @@ from .outbox import (
 )
 from .privacy import ConsentText, ErasureRecord
 from .questionnaires import Questionnaire
+from .receipts import Receipt, ReceiptKind
 from .signatures import Signature, _new_token
 from .tallies import LetterTally, SignatureTally, TallyRefresh
 
@@ -32,12 +34,15 @@ __all__ = [
     "LetterStatus",
     "LetterTally",
     "Official",
+    "Receipt",
+    "ReceiptKind",
     "OutboxMessage",
     "OutboxStatus",
     "Questionnaire",
     "Signature",
     "SignatureTally",
     "TallyRefresh",
+    "UNSETTLED_LETTER_STATUSES",
     "_new_token",  # named by migration 0001
     "outbox_indexes",
 ]

@@ -54,6 +54,14 @@ class Official(models.Model):
         blank=True,
         help_text="Optional, site time: no email from this time of day.",
     )
+    failing_since = models.DateTimeField(
+        "address failing since",
+        null=True,
+        blank=True,
+        help_text="Set after 3 permanent bounces in a row: new letters to this "
+        "official are held, not sent. Correct the address, then use the action "
+        "\u201cClear the failing flag and release held letters\u201d.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -14,6 +14,9 @@ class OutboxStatus(models.TextChoices):
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
+    # The receiving server accepted it, then sent back a permanent bounce (5.x.x)
+    # to its VERP address (campaign/services/bounces.py): never retried.
+    BOUNCED = "bounced", "Bounced"
 
 
 class OutboxMessage(models.Model):
@@ -35,6 +38,17 @@ class OutboxMessage(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     sent_at = models.DateTimeField(null=True, blank=True)
     message_id = models.CharField(max_length=255, blank=True)
+    bounce_code = models.CharField(
+        "bounce status",
+        max_length=16,
+        blank=True,
+        help_text="The status code of the last bounce reported for this email "
+        "(5.x.x: permanent, 4.x.x: temporary), e.g. 5.1.1 for an unknown mailbox.",
+    )
+    bounce_diagnostic = models.TextField(
+        blank=True, help_text="What the receiving server said in its bounce."
+    )
+    bounced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -73,11 +87,25 @@ class LetterStatus(models.TextChoices):
     AWAITING_DIGEST = "awaiting_digest", "Awaiting the daily digest"
     DIGESTED = "digested", "Delivered in a digest"
     HELD = "held", "Held for hand-in"
+    BOUNCED = OutboxStatus.BOUNCED.value, OutboxStatus.BOUNCED.label
+    # The official's address is failing (campaign/services/failing.py): kept
+    # until an organiser clears the flag, then routed as a new letter would be.
+    HELD_FAILING = "held_failing", "Held: the official's address is failing"
 
 
 # Counted as delivered to the official (docs/organiser.md "Delivery modes"; the
 # CSV export).
 DELIVERED_LETTER_STATUSES = (LetterStatus.SENT, LetterStatus.DIGESTED)
+
+# A letter in any other status has an outcome the supporter can be told about in
+# their receipt (campaign/services/receipts.py): it is not going to change by
+# itself, short of a late bounce.
+UNSETTLED_LETTER_STATUSES = (
+    LetterStatus.PENDING,
+    LetterStatus.SENDING,
+    LetterStatus.AWAITING_DIGEST,
+    LetterStatus.HELD_FAILING,
+)
 
 
 class Digest(OutboxMessage):

@@ -122,6 +122,14 @@ class Signature(models.Model):
         editable=False,
         help_text="When the name, email, full postcode and own words were removed.",
     )
+    receipt_at = models.DateTimeField(
+        "receipt queued at",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the supporter's receipt (what happened to each of their "
+        "letters) was queued; blank until every letter has an outcome.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -147,6 +155,12 @@ class Signature(models.Model):
                 fields=["token_created_at"],
                 condition=models.Q(status="pending"),
                 name="signature_pending_by_age",
+            ),
+            # receipts_create_due: confirmed signatures still owed a receipt.
+            models.Index(
+                fields=["confirmed_at"],
+                condition=models.Q(status="confirmed", receipt_at__isnull=True),
+                name="signature_receipt_owed",
             ),
         ]
 

@@ -24,6 +24,7 @@ from campaign.models import (
     Letter,
     LetterStatus,
     OutboxStatus,
+    Receipt,
     Signature,
 )
 from campaign.postcodes import postcode_district_sql
@@ -39,6 +40,7 @@ UNSENT_LETTER_STATUSES = (
     LetterStatus.PENDING,
     LetterStatus.AWAITING_DIGEST,
     LetterStatus.HELD,
+    LetterStatus.HELD_FAILING,
 )
 
 
@@ -74,6 +76,10 @@ def scrubbed(*, signature_ids: list[int], now) -> list[tuple[QuerySet, dict]]:
             ConfirmationEmail.objects.filter(signature_id__in=signature_ids),
             {"body": "", "last_error": "", "updated_at": now},
         ),
+        (
+            Receipt.objects.filter(signature_id__in=signature_ids),
+            {"body": "", "last_error": "", "updated_at": now},
+        ),
     ]
 
 
@@ -82,9 +88,10 @@ def _unsent_cancel(*, signature_ids: list[int], now) -> int:
     letters = Letter.objects.filter(
         signature_id__in=signature_ids, status__in=UNSENT_LETTER_STATUSES
     ).update(status=LetterStatus.CANCELLED, updated_at=now)
-    ConfirmationEmail.objects.filter(
-        signature_id__in=signature_ids, status=OutboxStatus.PENDING
-    ).update(status=OutboxStatus.CANCELLED, updated_at=now)
+    for emails in (ConfirmationEmail, Receipt):
+        emails.objects.filter(
+            signature_id__in=signature_ids, status=OutboxStatus.PENDING
+        ).update(status=OutboxStatus.CANCELLED, updated_at=now)
     return letters
 
 

@@ -31,8 +31,9 @@ logger = logging.getLogger(__name__)
 
 NAMES_LISTED = 200  # in the email; the official's page has everyone
 
-# A withdrawn letter is no supporter; one held for hand-in goes by hand.
-_NOT_LISTED = (LetterStatus.CANCELLED, LetterStatus.HELD)
+# A withdrawn letter is no supporter; one held for hand-in goes by hand; one
+# held while the address fails is listed once released (services/failing.py).
+_NOT_LISTED = (LetterStatus.CANCELLED, LetterStatus.HELD, LetterStatus.HELD_FAILING)
 
 
 def digests_create_due() -> list[int]:

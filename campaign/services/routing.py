@@ -21,10 +21,15 @@ def is_personal(*, own_words: int) -> bool:
     return own_words >= settings.PERSONAL_LETTER_MIN_WORDS
 
 
-def letter_status_for(*, mode: str, own_words: int) -> LetterStatus:
-    """The status a new (or re-routed) letter starts in under `mode`."""
+def letter_status_for(
+    *, mode: str, own_words: int, failing: bool = False
+) -> LetterStatus:
+    """The status a new (or re-routed) letter starts in under `mode`; held, not
+    emailed, while the official's address is failing (services/failing.py)."""
     if mode == DeliveryMode.HAND_IN:
         return LetterStatus.HELD
+    if failing:
+        return LetterStatus.HELD_FAILING
     if mode == DeliveryMode.DIGEST_ONLY:
         return LetterStatus.AWAITING_DIGEST
     if mode == DeliveryMode.PERSONAL_AND_DIGEST and not is_personal(
@@ -51,8 +56,11 @@ def target_letters_reroute(*, target: CampaignTarget) -> list[int]:
             .values_list("pk", "status", "own_words")
         )
         moves: dict[str, list[int]] = {}
+        failing = target.official.failing_since is not None
         for pk, status, own_words in rows:
-            new = letter_status_for(mode=target.delivery_mode, own_words=own_words)
+            new = letter_status_for(
+                mode=target.delivery_mode, own_words=own_words, failing=failing
+            )
             if new != status:
                 moves.setdefault(new, []).append(pk)
         for status, ids in moves.items():

@@ -281,7 +281,9 @@ def letters_create_for(*, signature: Signature) -> list[Letter]:
                 body=rendered.body,
                 own_words=own_words,
                 status=letter_status_for(
-                    mode=target.delivery_mode, own_words=own_words
+                    mode=target.delivery_mode,
+                    own_words=own_words,
+                    failing=official.failing_since is not None,
                 ),
             )
         )

@@ -30,6 +30,7 @@ from tests.factories import (
 # letters and confirmation emails are the outbox's record of what was sent.
 NO_ADD = {"signature", "letter", "confirmationemail", "digest", "campaigntarget"}
 NO_ADD |= {"questionnaire"}  # asked by the questionnaire service only
+NO_ADD |= {"receipt"}  # queued by the receipt service only
 # django-axes' records of log-ins, written only by its signal handlers.
 NO_ADD |= {"accessattempt", "accesslog", "accessfailurelog"}
 # The audit trail of erasures: written only by the erasure service.
@@ -55,6 +56,7 @@ def data():
     Letter.objects.filter(pk=letter.pk).update(digest=digest)
     ConsentText.objects.create(version=1, text="I agree.")
     ErasureRecord.objects.create(signatures=1, campaigns=1)
+    signature.receipts.create(kind="receipt", subject="Your letters", body="Sent")
     Questionnaire.objects.create(
         letter=letter,
         campaign=signature.campaign,

@@ -21,6 +21,7 @@ from campaign.models import (
     Official,
     OutboxMessage,
     OutboxStatus,
+    Receipt,
 )
 from campaign.services.delivery import (
     THROTTLE_SLACK,
@@ -379,6 +380,9 @@ OUTBOX_ROWS = {
         subject="3 new supporters",
         body="A body",
         new_signatures=3,
+    ),
+    Receipt: lambda: Receipt.objects.create(
+        signature=SignatureFactory(), kind="receipt", subject="Receipt", body="B"
     ),
 }
 

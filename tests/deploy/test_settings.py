@@ -198,6 +198,7 @@ def test_intervals_drive_the_beat_schedule(load):
     assert {name: entry["schedule"] for name, entry in schedule.items()} == {
         "outbox-sweep": 15.0,
         "dashboard-tallies": 120.0,
+        "receipts": 15.0,
     }
 
 

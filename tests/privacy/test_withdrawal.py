@@ -139,3 +139,29 @@ def test_the_questionnaire_carries_the_link_and_no_one_anonymised_is_asked(
     email = ConfirmationEmail.objects.get()
     assert email.signature_id == kept.pk
     assert privacy.withdraw_url(signature_id=kept.pk) in email.body
+
+
+def test_receipts_are_scrubbed_and_none_is_owed_to_someone_anonymised(campaign):
+    """Receipts are emails to the supporter: anonymising empties them, cancels
+    one not sent yet, and an anonymised supporter is never owed one."""
+    from campaign.models import OutboxStatus, Receipt
+    from campaign.services.anonymising import signature_anonymise
+    from campaign.services.receipts import receipts_create_due
+
+    ada = signature_confirm(token=sign(campaign).token)
+    grace = signature_confirm(
+        token=sign(campaign, email="grace@example.com", full_name="Grace H").token
+    )
+    Letter.objects.update(status=LetterStatus.SENT, sent_at=timezone.now())
+    assert len(receipts_create_due()) == 2
+    Receipt.objects.filter(signature=ada).update(status=OutboxStatus.SENT)
+    assert "Grace H" in Receipt.objects.get(signature=grace).body
+
+    signature_anonymise(signature_id=ada.pk)
+    signature_anonymise(signature_id=grace.pk)
+
+    assert set(Receipt.objects.values_list("body", flat=True)) == {""}
+    assert Receipt.objects.get(signature=grace).status == OutboxStatus.CANCELLED
+    assert Receipt.objects.get(signature=ada).status == OutboxStatus.SENT
+    Signature.objects.update(receipt_at=None)  # as if owed again
+    assert receipts_create_due() == []

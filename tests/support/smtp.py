@@ -25,7 +25,8 @@ class SmtpSink:
     killed then has delivered a message it could not record. `stalled` counts the
     senders waiting so. reset() sets both back to 0. `peers` holds each SMTP
     connection's client address: how many connections the messages came over.
-    Inside `with refusing():` nothing listens on the port."""
+    Each message kept carries its envelope: `envelope_from` (MAIL FROM) and
+    `envelope_rcpt`. Inside `with refusing():` nothing listens on the port."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
@@ -54,6 +55,7 @@ class SmtpSink:
             if reply.startswith("250"):
                 msg = email.message_from_bytes(envelope.content, policy=policy.default)
                 msg.envelope_rcpt = list(envelope.rcpt_tos)
+                msg.envelope_from = envelope.mail_from
                 self.messages.append(msg)
             stall = self.stall
             self.stalled += bool(stall)

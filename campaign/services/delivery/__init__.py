@@ -1,8 +1,9 @@
 """The outbox: queueing, sending and recording every email the site sends.
 
-Letters to officials and confirmation emails to supporters are rows (OutboxMessage
-subclasses); the row is the truth and the queue only carries its id. One
-mechanism serves both kinds, each described by an entry in the registry:
+Letters and digests to officials, confirmation emails and receipts to supporters
+are rows (OutboxMessage subclasses); the row is the truth and the queue only
+carries its id. One mechanism serves every kind, each described by an entry in
+the registry:
 
 - registry.py: the kinds of row: model, Celery task, how to build the email.
 - queueing.py: hands row ids to the worker in batches, after commit.
@@ -34,9 +35,15 @@ from .batch import (
     digests_send,
     letter_send,
     letters_send,
+    receipts_send,
 )
 from .outbox import DeliveryResult, Outcome
-from .queueing import confirmation_enqueue, digest_enqueue, letters_enqueue
+from .queueing import (
+    confirmation_enqueue,
+    digest_enqueue,
+    letters_enqueue,
+    receipts_enqueue,
+)
 from .sweeper import outbox_sweep
 from .throttle import THROTTLE_SLACK, THROTTLE_WINDOW
 
@@ -57,4 +64,6 @@ __all__ = [
     "outbox_cancel",
     "outbox_retry",
     "outbox_sweep",
+    "receipts_enqueue",
+    "receipts_send",
 ]

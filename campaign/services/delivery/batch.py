@@ -54,7 +54,7 @@ from .outbox import (
     release,
 )
 from .policy import SESSION_ERRORS, Failure, classify, retry_delay
-from .registry import CONFIRMATIONS, DIGESTS, LETTERS, Outbox
+from .registry import CONFIRMATIONS, DIGESTS, LETTERS, RECEIPTS, Outbox
 
 logger = logging.getLogger(__package__)  # one logger for the outbox
 
@@ -253,3 +253,8 @@ def digests_send(*, digest_ids: list[int]) -> BatchResult:
 def digest_send(*, digest_id: int) -> DeliveryResult:
     """Send one digest if it is pending and due: a batch of one."""
     return digests_send(digest_ids=[digest_id]).results[digest_id]
+
+
+def receipts_send(*, receipt_ids: list[int]) -> BatchResult:
+    """Send a batch of receipts and follow-ups to supporters."""
+    return outbox_send(RECEIPTS, receipt_ids)

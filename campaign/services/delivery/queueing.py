@@ -8,7 +8,7 @@ from kombu.exceptions import OperationalError
 
 from config.breaker import Attempt, CircuitBreaker
 
-from .registry import CONFIRMATIONS, DIGESTS, LETTERS, Outbox
+from .registry import CONFIRMATIONS, DIGESTS, LETTERS, RECEIPTS, Outbox
 
 logger = logging.getLogger(__package__)  # one logger for the outbox
 
@@ -65,3 +65,8 @@ def confirmation_enqueue(*, confirmation_id: int) -> None:
 def digest_enqueue(*, digest_id: int) -> None:
     """Hand a digest to the worker. Call after commit."""
     enqueue(DIGESTS, [digest_id])
+
+
+def receipts_enqueue(*, receipt_ids: list[int]) -> None:
+    """Hand receipts (and follow-ups) to the worker. Call after commit."""
+    enqueue(RECEIPTS, receipt_ids)

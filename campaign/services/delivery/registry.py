@@ -15,12 +15,13 @@ from celery import Task
 from django.core.mail import EmailMessage
 
 from campaign import emails
-from campaign.models import ConfirmationEmail, Digest, Letter, OutboxMessage
+from campaign.models import ConfirmationEmail, Digest, Letter, OutboxMessage, Receipt
 from campaign.services import digests
 from campaign.tasks import (
     confirmations_send_task,
     digests_deliver_task,
     letters_send_task,
+    receipts_send_task,
 )
 
 from .throttle import official_slots
@@ -89,7 +90,14 @@ DIGESTS = Outbox(
     on_sent=lambda row_id: digests.digest_record_sent(digest_id=row_id),
     on_failed=lambda row_id: digests.digest_record_failed(digest_id=row_id),
 )
-OUTBOXES = (LETTERS, CONFIRMATIONS, DIGESTS)
+RECEIPTS = Outbox(
+    model=Receipt,
+    label="receipt",
+    task=receipts_send_task,
+    related=("signature",),
+    build=emails.receipt_message,
+)
+OUTBOXES = (LETTERS, CONFIRMATIONS, DIGESTS, RECEIPTS)
 
 
 def outbox_for(model: type[OutboxMessage]) -> Outbox:
