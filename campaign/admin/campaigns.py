@@ -8,15 +8,20 @@ from django.utils.html import format_html, format_html_join
 
 from .. import official_pages
 from ..models import Campaign, CampaignTarget, Letter, LetterStatus, Official
+from ..services.pages import campaign_pages_invalidate
 from ..services.routing import target_letters_reroute
+from .pages import RefreshesCampaignPages
 
 
 @admin.register(Official)
-class OfficialAdmin(admin.ModelAdmin):
+class OfficialAdmin(RefreshesCampaignPages, admin.ModelAdmin):
     list_display = ["name", "position", "organisation", "email", "is_active"]
     list_filter = ["is_active", "organisation"]
     search_fields = ["name", "position", "email", "organisation"]
     readonly_fields = ["created_at", "updated_at"]
+
+    def pages_invalidate(self, pks: list[int]) -> None:
+        campaign_pages_invalidate(official_ids=pks)
 
 
 class TargetInline(admin.TabularInline):
@@ -98,7 +103,7 @@ class CampaignChangeList(ChangeList):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(RefreshesCampaignPages, admin.ModelAdmin):
     list_display = [
         "title",
         "slug",
@@ -117,6 +122,10 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return CampaignChangeList
+
+    def pages_invalidate(self, pks: list[int]) -> None:
+        # Its targets are inlines, saved in the same transaction: covered too.
+        campaign_pages_invalidate(campaign_ids=pks)
 
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)

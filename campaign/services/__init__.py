@@ -4,5 +4,6 @@ these; they take keyword-only arguments and own their transactions.
 - signing.py: a supporter signs and confirms.
 - letter_previews.py: an organiser previews a letter template, or emails it to
   themselves as a test letter.
+- pages.py: campaign pages to render afresh after an edit (the page cache).
 - delivery/: the outbox: queueing, sending and recording emails.
 """
