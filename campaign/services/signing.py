@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models.constants import OnConflict
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -106,11 +107,15 @@ def campaign_sign(
         keep_updated=keep_updated,
     )
     signature.clean_fields(exclude=["campaign"])  # the FK check would query
+    # A first signing's email, rendered before the transaction opens: the rows'
+    # locks are held only for the two INSERTs.
+    first_email = _confirmation_email(signature=signature, kind="confirm")
 
     with transaction.atomic():
-        existing = _signature_locked(signature) or _inserted_unless_raced(signature)
+        existing = _inserted_or_existing(signature)
         if existing is None:
-            _confirmation_queue(signature=signature, kind="confirm")
+            first_email.signature = signature
+            _confirmation_queue(first_email)
         else:
             _resend_if_due(signature=existing)
     repeat = existing is not None
@@ -128,31 +133,41 @@ def campaign_sign(
     return signature
 
 
-def _signature_locked(signature: Signature) -> Signature | None:
-    return (
-        Signature.objects.select_for_update()
-        .filter(
-            campaign_id=signature.campaign_id,
-            email_normalised=signature.email_normalised,
+def _inserted_or_existing(signature: Signature) -> Signature | None:
+    """Insert a first signing and return None; or return the address's existing
+    signature for this campaign, locked until the transaction ends.
+
+    One statement for the common case: INSERT … ON CONFLICT DO NOTHING RETURNING
+    id. When the address has signed, or another request is inserting it right
+    now, PostgreSQL waits for that one and inserts nothing: no savepoint needed
+    and no failed statement to roll back. Django's public bulk_create() cannot say
+    whether a row was inserted, so this uses the queryset's _insert(), which
+    save() and bulk_create() are built on."""
+    opts = Signature._meta
+    fields = [f for f in opts.concrete_fields if not f.primary_key]
+    for _ in range(2):  # the existing row can be deleted between the two statements
+        rows = Signature.objects._insert(
+            [signature],
+            fields=fields,
+            returning_fields=[opts.pk],
+            on_conflict=OnConflict.IGNORE,
         )
-        .first()
-    )
-
-
-def _inserted_unless_raced(signature: Signature) -> Signature | None:
-    """Insert a first signing and return None; or, when another request inserted
-    the same address first, return that row (locked)."""
-    try:
-        # A savepoint: when two first signings race, the loser's INSERT fails on
-        # the unique constraint without aborting the caller's transaction.
-        with transaction.atomic():
-            signature.save(force_insert=True)
-    except IntegrityError:
-        existing = _signature_locked(signature)
-        if existing is None:  # not the duplicate: some other failure
-            raise
-        return existing
-    return None
+        if rows and rows[0]:
+            signature.pk = rows[0][0]
+            signature._state.adding = False
+            signature._state.db = Signature.objects.db
+            return None
+        existing = (
+            Signature.objects.select_for_update()
+            .filter(
+                campaign_id=signature.campaign_id,
+                email_normalised=signature.email_normalised,
+            )
+            .first()
+        )
+        if existing is not None:
+            return existing
+    raise IntegrityError("The signature could neither be inserted nor found.")
 
 
 def _resend_if_due(*, signature: Signature) -> None:
@@ -163,7 +178,9 @@ def _resend_if_due(*, signature: Signature) -> None:
     if latest and timezone.now() - latest.created_at < RESEND_INTERVAL:
         return
     if signature.status == Signature.Status.CONFIRMED:
-        _confirmation_queue(signature=signature, kind="already_signed")
+        _confirmation_queue(
+            _confirmation_email(signature=signature, kind="already_signed")
+        )
         return
     if signature.token_expired():
         # The old link is dead anyway; a fresh token gives the new email a
@@ -171,11 +188,11 @@ def _resend_if_due(*, signature: Signature) -> None:
         signature.token = Signature._meta.get_field("token").get_default()
         signature.token_created_at = timezone.now()
         signature.save(update_fields=["token", "token_created_at"])
-    _confirmation_queue(signature=signature, kind="confirm")
+    _confirmation_queue(_confirmation_email(signature=signature, kind="confirm"))
 
 
-def _confirmation_queue(*, signature: Signature, kind: str) -> ConfirmationEmail:
-    """Write the outbox row for an email to the supporter and enqueue it on commit.
+def _confirmation_email(*, signature: Signature, kind: str) -> ConfirmationEmail:
+    """The outbox row for an email to the supporter, unsaved.
 
     The link is built from settings.SITE_URL here, in the web process, and stored
     in the row: the worker only sends stored text.
@@ -192,12 +209,17 @@ def _confirmation_queue(*, signature: Signature, kind: str) -> ConfirmationEmail
         "max_age_days": settings.CONFIRMATION_TOKEN_MAX_AGE_DAYS,
     }
     subject = render_to_string(f"emails/{kind}_subject.txt", context)
-    row = ConfirmationEmail.objects.create(
+    return ConfirmationEmail(
         signature=signature,
         # One line whatever the template's whitespace: it becomes a header.
         subject=" ".join(subject.split())[:255],
         body=render_to_string(f"emails/{kind}_body.txt", context).strip() + "\n",
     )
+
+
+def _confirmation_queue(row: ConfirmationEmail) -> ConfirmationEmail:
+    """Write the outbox row and enqueue it on commit."""
+    row.save(force_insert=True)
     # robust: the row is committed; if the broker is down, the sweeper re-queues
     # it, and the supporter must not see an error page for it.
     transaction.on_commit(
