@@ -9,25 +9,25 @@ import copy
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models.constants import OnConflict
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
 from campaign import selectors
 from campaign.drafting import draft_letter
 from campaign.models import (
     Campaign,
-    ConfirmationEmail,
     Letter,
     LetterStatus,
     Signature,
 )
 from campaign.selectors import ConfirmationState, SigningState
 from campaign.services import delivery
+from campaign.services.confirmation_emails import (
+    confirmation_email_build,
+    confirmation_email_queue,
+)
 from campaign.services.routing import letter_status_for
 from campaign.validators import normalise_email
 from letters.own_words import own_word_count
@@ -109,13 +109,13 @@ def campaign_sign(
     signature.clean_fields(exclude=["campaign"])  # the FK check would query
     # A first signing's email, rendered before the transaction opens: the rows'
     # locks are held only for the two INSERTs.
-    first_email = _confirmation_email(signature=signature, kind="confirm")
+    first_email = confirmation_email_build(signature=signature, kind="confirm")
 
     with transaction.atomic():
         existing = _inserted_or_existing(signature)
         if existing is None:
             first_email.signature = signature
-            _confirmation_queue(first_email)
+            confirmation_email_queue(first_email)
         else:
             _resend_if_due(signature=existing)
     repeat = existing is not None
@@ -178,8 +178,8 @@ def _resend_if_due(*, signature: Signature) -> None:
     if latest and timezone.now() - latest.created_at < RESEND_INTERVAL:
         return
     if signature.status == Signature.Status.CONFIRMED:
-        _confirmation_queue(
-            _confirmation_email(signature=signature, kind="already_signed")
+        confirmation_email_queue(
+            confirmation_email_build(signature=signature, kind="already_signed")
         )
         return
     if signature.token_expired():
@@ -188,44 +188,9 @@ def _resend_if_due(*, signature: Signature) -> None:
         signature.token = Signature._meta.get_field("token").get_default()
         signature.token_created_at = timezone.now()
         signature.save(update_fields=["token", "token_created_at"])
-    _confirmation_queue(_confirmation_email(signature=signature, kind="confirm"))
-
-
-def _confirmation_email(*, signature: Signature, kind: str) -> ConfirmationEmail:
-    """The outbox row for an email to the supporter, unsaved.
-
-    The link is built from settings.SITE_URL here, in the web process, and stored
-    in the row: the worker only sends stored text.
-    """
-    campaign = signature.campaign
-    context = {
-        "signature": signature,
-        "campaign": campaign,
-        "site_name": settings.SITE_NAME,
-        "confirm_url": settings.SITE_URL
-        + reverse("campaign:confirm", args=[signature.token]),
-        "campaign_url": settings.SITE_URL
-        + reverse("campaign:detail", args=[campaign.slug]),
-        "max_age_days": settings.CONFIRMATION_TOKEN_MAX_AGE_DAYS,
-    }
-    subject = render_to_string(f"emails/{kind}_subject.txt", context)
-    return ConfirmationEmail(
-        signature=signature,
-        # One line whatever the template's whitespace: it becomes a header.
-        subject=" ".join(subject.split())[:255],
-        body=render_to_string(f"emails/{kind}_body.txt", context).strip() + "\n",
+    confirmation_email_queue(
+        confirmation_email_build(signature=signature, kind="confirm")
     )
-
-
-def _confirmation_queue(row: ConfirmationEmail) -> ConfirmationEmail:
-    """Write the outbox row and enqueue it on commit."""
-    row.save(force_insert=True)
-    # robust: the row is committed; if the broker is down, the sweeper re-queues
-    # it, and the supporter must not see an error page for it.
-    transaction.on_commit(
-        lambda: delivery.confirmation_enqueue(confirmation_id=row.pk), robust=True
-    )
-    return row
 
 
 def signature_confirm(*, token: str) -> Signature:
