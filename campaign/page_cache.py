@@ -22,6 +22,9 @@ and at the campaign's next opening or closing time, so time-based changes show.
 The version is read right after the campaign row, before the rest of the page is
 read; an edit committed between the two is seen at the latest after the TTL.
 
+Each process also keeps the pages it served (`_local`), checked against the
+cache's version on every view.
+
 Only anonymous GETs and HEADs are served from here; a page with a form bound to
 what someone typed (errors, a preview) is rendered by the same code and filled in
 at once, never stored.
@@ -134,16 +137,48 @@ def servable(request: HttpRequest) -> bool:
     return not request.user.is_authenticated
 
 
+# Each process keeps the pages it last served, so a warm view fetches only the
+# version and the count (one round trip of a few bytes) instead of the ~30 kB page;
+# a copy whose version no longer matches the cache's is never served.
+_local: dict[str, _Stored] = {}
+_LOCAL_MAX = 200  # pages; more campaigns than this: the oldest are forgotten
+
+
+def _remember(slug: str, stored: _Stored) -> None:
+    if slug not in _local and len(_local) >= _LOCAL_MAX:
+        del _local[next(iter(_local))]
+    _local[slug] = stored
+
+
+def _shared(slug: str) -> _Stored | None:
+    stored = cache.get(_page_key(slug))
+    if stored is not None:
+        _remember(slug, stored)
+    return stored
+
+
 def cached_response(request: HttpRequest, *, slug: str) -> HttpResponse | None:
     """The page from the cache, filled in for this request; None on a miss.
-    Two cache round trips and no query while the count is fresh."""
-    stored: _Stored | None = cache.get(_page_key(slug))
-    if stored is None or time.time() >= stored.valid_until:
+    One cache round trip and no query while this process has the page and the
+    count is fresh."""
+    now = time.time()
+    stored, local = _local.get(slug), True
+    if stored is None or now >= stored.valid_until:
+        stored, local = _shared(slug), False
+    if stored is None or now >= stored.valid_until:
         return None
     campaign_id = stored.skeleton.campaign.pk
+    version_key = _version_key(campaign_id)
     count_keys = selectors.signature_count_keys(campaign_id=campaign_id)
-    cached = cache.get_many([_version_key(campaign_id), *count_keys])
-    if cached.get(_version_key(campaign_id)) != stored.version:
+    cached = cache.get_many([version_key, *count_keys])
+    version = cached.get(version_key)
+    if version != stored.version and local:
+        # This process's copy is old (or the slug now belongs to another campaign,
+        # whose page then has another version): the shared one may be current.
+        stored = _shared(slug)
+        if stored is None or now >= stored.valid_until:
+            return None
+    if version is None or stored.version != version:
         return None
     counts = selectors.signature_counts(campaign_ids=[campaign_id], cached=cached)
     return fill(request, stored.skeleton, count=counts[campaign_id])
@@ -161,5 +196,6 @@ def store(*, slug: str, skeleton: Skeleton, version: str) -> None:
         for moment in (skeleton.campaign.opens_at, skeleton.campaign.closes_at)
         if moment is not None and moment.timestamp() > now
     ]
-    valid_until = min([now + ttl, *boundaries])
-    cache.set(_page_key(slug), _Stored(skeleton, version, valid_until), ttl)
+    stored = _Stored(skeleton, version, valid_until=min([now + ttl, *boundaries]))
+    cache.set(_page_key(slug), stored, ttl)
+    _remember(slug, stored)
