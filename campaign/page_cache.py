@@ -42,7 +42,7 @@ from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 
 from . import bot_traps, selectors
-from .models import Campaign
+from .models import Campaign, Official
 
 # The count's fragments: rendered per response from the campaign and the count.
 _COUNT_SLOTS = {
@@ -98,6 +98,7 @@ class _Stored:
     skeleton: Skeleton
     version: str
     valid_until: float  # time.time()
+    targets: list[Official]  # the campaign's active targets when rendered
 
 
 def _marker(nonce: str, name: str) -> str:
@@ -157,34 +158,63 @@ def _shared(slug: str) -> _Stored | None:
     return stored
 
 
-def cached_response(request: HttpRequest, *, slug: str) -> HttpResponse | None:
-    """The page from the cache, filled in for this request; None on a miss.
-    One cache round trip and no query while this process has the page and the
-    count is fresh."""
+def _current(slug: str, *extra_keys: str) -> tuple[_Stored | None, dict]:
+    """This slug's page if it is still current, and the cache's values of the
+    campaign's `extra_keys` (fetched in the same round trip as the version)."""
     now = time.time()
     stored, local = _local.get(slug), True
     if stored is None or now >= stored.valid_until:
         stored, local = _shared(slug), False
     if stored is None or now >= stored.valid_until:
-        return None
-    campaign_id = stored.skeleton.campaign.pk
-    version_key = _version_key(campaign_id)
-    count_keys = selectors.signature_count_keys(campaign_id=campaign_id)
-    cached = cache.get_many([version_key, *count_keys])
+        return None, {}
+    version_key = _version_key(stored.skeleton.campaign.pk)
+    cached = cache.get_many([version_key, *extra_keys])
     version = cached.get(version_key)
     if version != stored.version and local:
         # This process's copy is old (or the slug now belongs to another campaign,
         # whose page then has another version): the shared one may be current.
         stored = _shared(slug)
         if stored is None or now >= stored.valid_until:
-            return None
+            return None, {}
     if version is None or stored.version != version:
+        return None, {}
+    return stored, cached
+
+
+def cached_response(request: HttpRequest, *, slug: str) -> HttpResponse | None:
+    """The page from the cache, filled in for this request; None on a miss.
+    One cache round trip and no query while this process has the page and the
+    count is fresh."""
+    # The count's keys ride along with the version when this process knows
+    # which campaign the slug is.
+    known = _local.get(slug)
+    known_id = known.skeleton.campaign.pk if known else None
+    count_keys = (
+        selectors.signature_count_keys(campaign_id=known_id) if known_id else []
+    )
+    stored, cached = _current(slug, *count_keys)
+    if stored is None:
         return None
-    counts = selectors.signature_counts(campaign_ids=[campaign_id], cached=cached)
+    campaign_id = stored.skeleton.campaign.pk
+    counts = selectors.signature_counts(
+        campaign_ids=[campaign_id], cached=cached if campaign_id == known_id else None
+    )
     return fill(request, stored.skeleton, count=counts[campaign_id])
 
 
-def store(*, slug: str, skeleton: Skeleton, version: str) -> None:
+def campaign_with_targets(*, slug: str) -> tuple[Campaign, list[Official]] | None:
+    """The campaign (with its letter template) and its active targets as the
+    current cached page shows them, for a sign POST: no query. None when there is
+    no current page; the caller reads the database."""
+    stored, _ = _current(slug)
+    if stored is None:
+        return None
+    return stored.skeleton.campaign, stored.targets
+
+
+def store(
+    *, slug: str, skeleton: Skeleton, version: str, targets: list[Official]
+) -> None:
     """Keep a page rendered under `version` for the next visitors."""
     now = time.time()
     ttl = settings.CAMPAIGN_PAGE_CACHE_SECONDS
@@ -196,6 +226,7 @@ def store(*, slug: str, skeleton: Skeleton, version: str) -> None:
         for moment in (skeleton.campaign.opens_at, skeleton.campaign.closes_at)
         if moment is not None and moment.timestamp() > now
     ]
-    stored = _Stored(skeleton, version, valid_until=min([now + ttl, *boundaries]))
+    valid_until = min([now + ttl, *boundaries])
+    stored = _Stored(skeleton, version, valid_until, targets)
     cache.set(_page_key(slug), stored, ttl)
     _remember(slug, stored)

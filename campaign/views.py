@@ -93,7 +93,9 @@ def _campaign_page(
     html = render_to_string("campaign/detail.html", context, request)
     skeleton = page_cache.Skeleton(html, nonce, campaign, status)
     if version is not None:
-        page_cache.store(slug=campaign.slug, skeleton=skeleton, version=version)
+        page_cache.store(
+            slug=campaign.slug, skeleton=skeleton, version=version, targets=targets
+        )
     count = selectors.signature_count(campaign_id=campaign.pk)
     return page_cache.fill(request, skeleton, count=count)
 
@@ -125,7 +127,16 @@ def _refused(request, campaign, *, form: SignForm, refusal: Refusal):
 def campaign_detail(request, slug: str):
     if request.method != "POST":
         return _campaign_view(request, slug)
-    campaign = get_object_or_404(selectors.campaigns_public(), slug=slug)
+    # The campaign and its targets as the current cached page has them (no
+    # query), else from the database.
+    cached = page_cache.campaign_with_targets(slug=slug)
+    if cached is None:
+        campaign, targets = (
+            get_object_or_404(selectors.campaigns_public(), slug=slug),
+            None,
+        )
+    else:
+        campaign, targets = cached
     form = SignForm(request.POST, campaign=campaign)
     if "preview" in request.POST:
         # Without JavaScript, "Preview" re-renders the page with the letter drafted
@@ -142,9 +153,9 @@ def campaign_detail(request, slug: str):
     if refusal := limits.sign_refusal(request, campaign=campaign):
         return _refused(request, campaign, form=form, refusal=refusal)
     # Nothing is rendered on the way to the redirect: campaign_sign() checks the
-    # campaign can be signed (one query) and refuses it otherwise.
+    # campaign can be signed (with the cached targets, or one query).
     try:
-        campaign_sign(campaign=campaign, **form.cleaned_data)
+        campaign_sign(campaign=campaign, targets=targets, **form.cleaned_data)
     except CampaignNotSignable as exc:  # closed, or closed since the page loaded
         targets = selectors.campaign_targets(campaign=campaign)
         return _campaign_page(

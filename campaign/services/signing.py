@@ -20,6 +20,7 @@ from campaign.models import (
     Campaign,
     Letter,
     LetterStatus,
+    Official,
     Signature,
 )
 from campaign.selectors import ConfirmationState, SigningState
@@ -73,6 +74,7 @@ def campaign_sign(
     letter_body: str = "",
     consent_to_send: bool,
     keep_updated: bool = False,
+    targets: list[Official] | None = None,
 ) -> Signature:
     """Store a pending signature and queue its confirmation email.
 
@@ -82,7 +84,9 @@ def campaign_sign(
     Raises CampaignNotSignable, or ValidationError for input a form should have
     refused (defence in depth: the model's own validators run here too).
     """
-    state = selectors.campaign_signing_state(campaign=campaign)
+    # `targets`: the campaign's active targets if the caller has them, current
+    # with `campaign` (the page cache's); otherwise one EXISTS query.
+    state = selectors.campaign_signing_state(campaign=campaign, targets=targets)
     if state is not SigningState.OPEN:
         raise CampaignNotSignable(campaign, state)
     if not consent_to_send:

@@ -171,11 +171,43 @@ def test_query_budget_cold_view_warm_view_and_sign_post(
         seen(client, page_url)
     with django_assert_num_queries(0):  # page and count from the cache
         seen(client, page_url)
-    # The campaign with its template; EXISTS active targets (the service's
-    # signing check); then its transaction (a savepoint here, inside the test's
-    # own transaction; BEGIN and COMMIT in production): INSERT … ON CONFLICT DO
-    # NOTHING RETURNING id, INSERT the email (rendered before), release.
-    with django_assert_num_queries(6):
+    # The campaign and its targets come with the cached page; then the
+    # transaction (a savepoint here, inside the test's own transaction; BEGIN
+    # and COMMIT in production): INSERT … ON CONFLICT DO NOTHING RETURNING id,
+    # INSERT the email (rendered before), release.
+    with django_assert_num_queries(4):
         response = client.post(page_url, form_data())
     assert response.status_code == 302
     assert Signature.objects.get().confirmation_emails.count() == 1
+
+
+def test_a_sign_post_without_a_cached_page_reads_the_campaign(
+    client, page_url, campaign, django_assert_num_queries
+):
+    # The campaign with its template; EXISTS active targets; the transaction.
+    with django_assert_num_queries(6):
+        response = client.post(page_url, form_data())
+    assert response.status_code == 302
+
+
+def test_a_sign_post_after_an_admin_closes_the_campaign_is_refused(
+    visitor, page_url, campaign, staff_client, django_capture_on_commit_callbacks
+):
+    url = reverse("admin:campaign_campaign_change", args=[campaign.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_save(staff_client, url, status="closed")
+    response = visitor.post(page_url, form_data())
+    assert response.status_code == 403
+    assert "This campaign has closed" in text(response)
+    assert not Signature.objects.exists()
+
+
+def test_a_sign_post_after_the_closing_time_is_refused(client, page_url, campaign):
+    closes = timezone.now() + timedelta(seconds=30)
+    campaign.closes_at = closes
+    campaign.save()
+    seen(client, page_url)  # cached while open
+    with time_machine.travel(closes + timedelta(seconds=1), tick=False):
+        response = client.post(page_url, form_data())
+    assert response.status_code == 403
+    assert not Signature.objects.exists()
