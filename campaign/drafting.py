@@ -6,11 +6,13 @@ admin's template preview. Which attribute fills which field is the `source`
 column of the table in letters/fields.py.
 """
 
+import copy
 from datetime import date
 
 from django.utils import formats, timezone
 
 from letters.fields import FIELDS
+from letters.own_words import own_word_count
 from letters.rendering import RenderedLetter, render_letter
 
 from .models import Campaign, Official, Signature
@@ -59,3 +61,26 @@ def draft_letter(
             today=today or timezone.localdate(),
         ),
     )
+
+
+def letter_own_words(
+    *,
+    campaign: Campaign,
+    official: Official,
+    signer: Signature,
+    letter: RenderedLetter,
+    edited: bool,
+) -> int:
+    """How many words of `letter` (drafted for `official` from `signer`) are the
+    supporter's own: the measure delivery modes route by, shared by signing and
+    the campaign page's nudge. The standard it is compared with is the same
+    letter for the same supporter (name, town and postcode stay), without their
+    paragraph and with the campaign's text. `edited`: they changed the body."""
+    if not (edited or signer.personal_paragraph.strip()):
+        return 0
+    standard_signer = copy.copy(signer)
+    standard_signer.personal_paragraph = ""
+    standard = draft_letter(
+        campaign=campaign, official=official, signer=standard_signer
+    )
+    return own_word_count(letter=letter.body, standard=standard.body)

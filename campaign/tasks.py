@@ -61,3 +61,13 @@ def digests_send_task() -> list[int]:
     from campaign.services.digests import digests_create_due
 
     return digests_create_due()
+
+
+@shared_task
+def questionnaires_send_task() -> dict[str, int]:
+    """Beat, daily: ask "did they reply?" about letters now due, and remind."""
+    from dataclasses import asdict
+
+    from campaign.services.questionnaires import questionnaires_send_due
+
+    return asdict(questionnaires_send_due())

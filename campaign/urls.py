@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import export_views, official_views, views
+from . import export_views, official_views, questionnaire_views, views
 
 app_name = "campaign"
 
@@ -15,6 +15,11 @@ urlpatterns = [
     path("campaigns/<slug:slug>/preview/", views.campaign_preview, name="preview"),
     path("campaigns/<slug:slug>/signed/", views.campaign_signed, name="signed"),
     path("confirm/<str:token>/", views.signature_confirm_view, name="confirm"),
+    path(
+        "replies/<str:token>/",
+        questionnaire_views.questionnaire_view,
+        name="questionnaire",
+    ),
     path("officials/<str:token>/", official_views.official_page, name="official_page"),
     path(
         "officials/<str:token>/supporters.csv",

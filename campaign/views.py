@@ -12,11 +12,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from letters.rendering import TemplateError
 
-from . import bot_traps, limits, page_cache, selectors
+from . import bot_traps, limits, page_cache, replies, selectors
 from .drafting import draft_letter
 from .forms import SignForm
 from .limits import Refusal
 from .models import Campaign, Signature
+from .own_words_nudge import own_words_nudges
 from .selectors import ConfirmationState, SigningState
 from .services.signing import (
     CampaignNotSignable,
@@ -37,9 +38,10 @@ def campaign_list(request):
     return render(request, "campaign/list.html", {"rows": rows})
 
 
-def _letter_previews(*, campaign, targets, form) -> dict:
+def _letter_previews(*, campaign, targets, form, nudge: bool = True) -> dict:
     """Each target's letter exactly as it would be sent, from what the form holds
-    so far; one rendering shared by the page and the live-preview fragment."""
+    so far; one rendering shared by the page and the live-preview fragment.
+    `nudge`: say what own words would change (not once signing has closed)."""
     if form.is_bound and "letter_body" in form.errors:
         return {"letters": [], "problem": "form"}
     signer = form.preview_signer()
@@ -64,6 +66,13 @@ def _letter_previews(*, campaign, targets, form) -> dict:
         "problem": "",
         "is_draft": signer is None,
         "personal_min_words": settings.PERSONAL_LETTER_MIN_WORDS,
+        "nudges": own_words_nudges(
+            campaign=campaign,
+            fields=list(form.fields) if nudge else [],
+            signer=signer,
+            body_template=body_template,
+            letters=letters,
+        ),
     }
 
 
@@ -87,7 +96,13 @@ def _campaign_page(
         "slots": slots,
         "bot_traps": bot_traps.form_context(stamp=slots["stamp"]) if signable else None,
         "preview": _letter_previews(
-            campaign=campaign, targets=targets, form=form or SignForm(campaign=campaign)
+            campaign=campaign,
+            targets=targets,
+            form=form or SignForm(campaign=campaign),
+            nudge=signable,
+        ),
+        "replies_reported": replies.replies_reported(
+            campaign_id=campaign.pk, targets=targets
         ),
     }
     html = render_to_string("campaign/detail.html", context, request)

@@ -8,7 +8,7 @@ environment like everything else:
   task_reject_on_worker_lost (a task whose worker dies is redelivered, not lost);
 - "--- Delivery ---": the beat schedule (the outbox sweeper) and the Redis
   visibility_timeout, which depend on the delivery delays defined there; the
-  daily digests join the schedule below, at DIGEST_SEND_TIME.
+  daily digests (DIGEST_SEND_TIME) and questionnaires join the schedule below.
 
 Django processes load this module from campaign/apps.py, not config/__init__.py,
 so that importing the settings loads no Celery. The request id travels with each
@@ -29,15 +29,23 @@ app.autodiscover_tasks()
 
 
 @app.on_after_configure.connect
-def _daily_digests(sender: Celery, **kwargs) -> None:
+def _daily_tasks(sender: Celery, **kwargs) -> None:
     # Here, not in CELERY_BEAT_SCHEDULE: a crontab in the settings would make
     # loading the settings import Celery.
     from django.conf import settings
 
-    from campaign.tasks import digests_send_task
+    from campaign.tasks import digests_send_task, questionnaires_send_task
 
     sender.add_periodic_task(
         crontab(hour=settings.DIGEST_SEND_HOUR, minute=settings.DIGEST_SEND_MINUTE),
         digests_send_task.s(),
         name="daily-digests",
+    )
+    # Questionnaires: daily, mid-morning site time (beat's clock follows
+    # TIME_ZONE), when a supporter is likely to read them; the run itself
+    # decides what is due, so the hour is not a setting.
+    sender.add_periodic_task(
+        crontab(hour=10, minute=30),
+        questionnaires_send_task.s(),
+        name="daily-questionnaires",
     )

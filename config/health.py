@@ -1,11 +1,16 @@
-"""/healthz for the orchestrator: 200 when the database and the broker answer,
-503 otherwise. Plain http is allowed (SECURE_REDIRECT_EXEMPT) so a probe inside
-the private network needs no TLS."""
+"""/healthz for the orchestrator: 200 whenever the database answers, 503 only
+when it does not. Redis (cache and broker) is reported but does not fail the
+probe: without it a web process still serves pages and takes signatures (the
+cache falls back to memory, config/cache.py; letters wait in the outbox for the
+sweeper), so pulling every instance out of service over it would turn a degraded
+site into a dead one. Plain http is allowed (SECURE_REDIRECT_EXEMPT) so a probe
+inside the private network needs no TLS."""
 
 import logging
 
 import redis
 from django.conf import settings
+from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
@@ -34,7 +39,7 @@ def broker_ok() -> bool | None:
     # The stack's broker is Redis (README); a PING proves it accepts commands.
     client = redis.Redis.from_url(
         settings.CELERY_BROKER_URL,
-        socket_connect_timeout=BROKER_TIMEOUT_SECONDS,
+        socket_connect_timeout=settings.REDIS_CONNECT_TIMEOUT,
         socket_timeout=BROKER_TIMEOUT_SECONDS,
     )
     try:
@@ -46,18 +51,28 @@ def broker_ok() -> bool | None:
         client.close()
 
 
+def cache_ok() -> bool | None:
+    """None when the cache is this process's memory (the quick start)."""
+    reachable = getattr(cache, "reachable", None)  # config.cache.FallbackRedisCache
+    return None if reachable is None else reachable()
+
+
 @never_cache
 @require_safe
 def healthz(request):
-    database, broker = database_ok(), broker_ok()
-    healthy = database and broker is not False
+    database, redis_parts = database_ok(), (cache_ok(), broker_ok())
+    if not database:
+        status = "unavailable"
+    else:
+        status = "degraded" if False in redis_parts else "ok"
     return JsonResponse(
         {
-            "status": "ok" if healthy else "unavailable",
+            "status": status,
             "database": "ok" if database else "down",
-            "broker": {None: "eager", True: "ok", False: "down"}[broker],
+            "cache": {None: "local", True: "ok", False: "down"}[redis_parts[0]],
+            "broker": {None: "eager", True: "ok", False: "down"}[redis_parts[1]],
         },
-        status=200 if healthy else 503,
+        status=200 if database else 503,
     )
 
 

@@ -109,6 +109,21 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The signature counter is cached here; Redis when CACHE_URL is set, so every web
 # process shares one count instead of each running COUNT(*).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Redis going away must not take the site with it (README, "When Redis is down"):
+# connections to it fail fast, and after a failure a process leaves it alone for
+# REDIS_RETRY_SECONDS, serving from memory (config/cache.py) and leaving letters in
+# the outbox for the sweeper (campaign/services/delivery/queueing.py).
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=0.05)
+REDIS_RETRY_SECONDS = env.float("REDIS_RETRY_SECONDS", default=5)
+# A command to a Redis that accepted the connection but does not answer.
+CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=0.5)
+BROKER_SOCKET_TIMEOUT = env.float("BROKER_SOCKET_TIMEOUT", default=2)
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "config.cache.FallbackRedisCache"
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
+        socket_timeout=CACHE_SOCKET_TIMEOUT,
+    )
 
 # django-axes first: it refuses a locked-out login before any password is checked.
 AUTHENTICATION_BACKENDS = [
@@ -235,6 +250,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=120)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=180)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing from a request while Redis is down: fail within a few tens of
+# milliseconds (the row stays in the outbox and the sweeper re-queues it), not
+# Celery's default 3 retries 0.2 s apart. One retry still rides out a pooled
+# connection that Redis closed on a restart.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.05,
+    "interval_max": 0.05,
+}
 
 # --- Signing and delivery -----------------------------------------------------
 CONFIRMATION_TOKEN_MAX_AGE_DAYS = env.int("CONFIRMATION_TOKEN_MAX_AGE_DAYS", default=7)
@@ -245,6 +270,9 @@ CAMPAIGN_PAGE_CACHE_SECONDS = env.int("CAMPAIGN_PAGE_CACHE_SECONDS", default=300
 # Own words that make a letter personal: sent on its own under the default
 # delivery mode (campaign/services/routing.py).
 PERSONAL_LETTER_MIN_WORDS = env.int("PERSONAL_LETTER_MIN_WORDS", default=25)
+# Days after a letter reached its official on its own before its supporter is
+# asked "did they reply?" (campaign/services/questionnaires.py); 0: never asked.
+REPLY_QUESTIONNAIRE_AFTER_DAYS = env.int("REPLY_QUESTIONNAIRE_AFTER_DAYS", default=14)
 
 # --- Abuse limits (campaign/limits.py, campaign/bot_traps.py, django-axes) ----------
 # Off only for tests and benchmarks: the per-IP limits, the sign form's minimum fill
@@ -274,9 +302,10 @@ AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
 # is still let in when the lock ends (and one try per few minutes can't prolong it).
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True  # a few typos before a good login are forgotten
-# django-ratelimit names only django-redis among Redis backends. Django's own works
-# too: its incr() is two steps (exists, INCR), but a counter's key is named after
-# its window and unused once that ends, 5 s before the key expires.
+# django-ratelimit names only django-redis among Redis backends. Django's own (ours,
+# config/cache.py, is a subclass) works too: its incr() is two steps (exists,
+# INCR), but a counter's key is named after its window and unused once that ends,
+# 5 s before the key expires.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 if DEBUG or not RATELIMIT_ENABLE:
     # The quick start's in-process cache counts per process: right for a single
@@ -349,5 +378,10 @@ CELERY_BEAT_SCHEDULE = {
 # campaign/services/delivery/policy.py.
 DELIVERY_COUNTDOWN_MAX_SECONDS = max(DELIVERY_RETRY_MAX_SECONDS, 3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": int(DELIVERY_COUNTDOWN_MAX_SECONDS + 3600)
+    "visibility_timeout": int(DELIVERY_COUNTDOWN_MAX_SECONDS + 3600),
+    # Unset, an unreachable host would hold a request for the OS's TCP timeout,
+    # and a hung one (or a network partition) for ever.
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+    # Above the 1 s that a worker's BRPOP blocks in Redis.
+    "socket_timeout": BROKER_SOCKET_TIMEOUT,
 }

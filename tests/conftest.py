@@ -15,6 +15,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 
+from campaign.services.delivery.queueing import BROKER
+from config import cache as redis_fallback
 from tests.factories import (
     CampaignFactory,
     LetterTemplateFactory,
@@ -29,6 +31,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 pytest_plugins = [
     "tests.support.browser",
     "tests.support.logs",
+    "tests.support.redis_server",
     "tests.support.smtp",
     "tests.support.worker",
 ]
@@ -53,6 +56,9 @@ def pytest_sessionstart(session):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
+    # Redis reachable again for this process, whatever an earlier test did to it.
+    redis_fallback.reset()
+    BROKER.reset()
     cache.clear()
     yield
 

@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from letters.models import LetterTemplate
 
-from . import campaigns, outbox, signatures  # noqa: F401 (registers the admins)
+from . import campaigns, outbox, replies, signatures  # noqa: F401 (registers)
 from .letter_templates import CampaignLetterTemplateAdmin
 
 # Letter templates with their previews and test letters, which need campaigns:

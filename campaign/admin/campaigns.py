@@ -11,14 +11,15 @@ from ..models import Campaign, CampaignTarget, Letter, LetterStatus, Official
 from ..services.pages import campaign_pages_invalidate
 from ..services.routing import target_letters_reroute
 from .pages import RefreshesCampaignPages
+from .replies import ResponseRatesMixin
 
 
 @admin.register(Official)
-class OfficialAdmin(RefreshesCampaignPages, admin.ModelAdmin):
+class OfficialAdmin(RefreshesCampaignPages, ResponseRatesMixin, admin.ModelAdmin):
     list_display = ["name", "position", "organisation", "email", "is_active"]
     list_filter = ["is_active", "organisation"]
     search_fields = ["name", "position", "email", "organisation"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at", "response_rates"]
 
     def pages_invalidate(self, pks: list[int]) -> None:
         campaign_pages_invalidate(official_ids=pks)
@@ -103,7 +104,7 @@ class CampaignChangeList(ChangeList):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(RefreshesCampaignPages, admin.ModelAdmin):
+class CampaignAdmin(RefreshesCampaignPages, ResponseRatesMixin, admin.ModelAdmin):
     list_display = [
         "title",
         "slug",
@@ -116,7 +117,7 @@ class CampaignAdmin(RefreshesCampaignPages, admin.ModelAdmin):
     list_filter = ["status", "opens_at", "closes_at"]
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
-    readonly_fields = ["created_at", "updated_at", "deliveries"]
+    readonly_fields = ["created_at", "updated_at", "deliveries", "response_rates"]
     exclude = ["targets"]
     inlines = [TargetInline]
 

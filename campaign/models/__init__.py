@@ -14,6 +14,7 @@ from .outbox import (
     OutboxStatus,
     outbox_indexes,
 )
+from .questionnaires import Questionnaire
 from .signatures import Signature, _new_token
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "Official",
     "OutboxMessage",
     "OutboxStatus",
+    "Questionnaire",
     "Signature",
     "_new_token",  # named by migration 0001
     "outbox_indexes",

@@ -164,6 +164,12 @@ class Letter(OutboxMessage):
                 ),
                 name="letter_unsent_per_official",
             ),
+            # The daily questionnaire run: letters sent on their own, by when.
+            models.Index(
+                fields=["sent_at"],
+                condition=models.Q(status=OutboxStatus.SENT),
+                name="letter_sent_at",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -5,19 +5,21 @@ or Letter) and hands its id to the worker only after commit: a crash can leave a
 row the sweeper re-queues, never a signature whose email was silently lost.
 """
 
-import copy
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models.constants import OnConflict
+from django.urls import reverse
 from django.utils import timezone
 
 from campaign import selectors
-from campaign.drafting import draft_letter
+from campaign.drafting import draft_letter, letter_own_words
 from campaign.models import (
     Campaign,
+    ConfirmationEmail,
     Letter,
     LetterStatus,
     Official,
@@ -25,13 +27,12 @@ from campaign.models import (
 )
 from campaign.selectors import ConfirmationState, SigningState
 from campaign.services import delivery
-from campaign.services.confirmation_emails import (
-    confirmation_email_build,
-    confirmation_email_queue,
-)
 from campaign.services.routing import letter_status_for
+from campaign.services.supporter_emails import (
+    supporter_email_build,
+    supporter_email_write,
+)
 from campaign.validators import normalise_email
-from letters.own_words import own_word_count
 from letters.rendering import UNSIGNED_MESSAGE, is_signed, validate_template
 
 logger = logging.getLogger(__name__)
@@ -113,13 +114,13 @@ def campaign_sign(
     signature.clean_fields(exclude=["campaign"])  # the FK check would query
     # A first signing's email, rendered before the transaction opens: the rows'
     # locks are held only for the two INSERTs.
-    first_email = confirmation_email_build(signature=signature, kind="confirm")
+    first_email = _confirmation_email(signature=signature, kind="confirm")
 
     with transaction.atomic():
         existing = _inserted_or_existing(signature)
         if existing is None:
             first_email.signature = signature
-            confirmation_email_queue(first_email)
+            supporter_email_write(first_email)
         else:
             _resend_if_due(signature=existing)
     repeat = existing is not None
@@ -182,8 +183,8 @@ def _resend_if_due(*, signature: Signature) -> None:
     if latest and timezone.now() - latest.created_at < RESEND_INTERVAL:
         return
     if signature.status == Signature.Status.CONFIRMED:
-        confirmation_email_queue(
-            confirmation_email_build(signature=signature, kind="already_signed")
+        supporter_email_write(
+            _confirmation_email(signature=signature, kind="already_signed")
         )
         return
     if signature.token_expired():
@@ -192,9 +193,25 @@ def _resend_if_due(*, signature: Signature) -> None:
         signature.token = Signature._meta.get_field("token").get_default()
         signature.token_created_at = timezone.now()
         signature.save(update_fields=["token", "token_created_at"])
-    confirmation_email_queue(
-        confirmation_email_build(signature=signature, kind="confirm")
-    )
+    supporter_email_write(_confirmation_email(signature=signature, kind="confirm"))
+
+
+def _confirmation_email(*, signature: Signature, kind: str) -> ConfirmationEmail:
+    """The email asking the supporter to confirm (or telling them they already
+    have), built but not written. The link comes from settings.SITE_URL, in the
+    web process."""
+    campaign = signature.campaign
+    context = {
+        "signature": signature,
+        "campaign": campaign,
+        "site_name": settings.SITE_NAME,
+        "confirm_url": settings.SITE_URL
+        + reverse("campaign:confirm", args=[signature.token]),
+        "campaign_url": settings.SITE_URL
+        + reverse("campaign:detail", args=[campaign.slug]),
+        "max_age_days": settings.CONFIRMATION_TOKEN_MAX_AGE_DAYS,
+    }
+    return supporter_email_build(signature=signature, template=kind, context=context)
 
 
 def signature_confirm(*, token: str) -> Signature:
@@ -248,11 +265,6 @@ def letters_create_for(*, signature: Signature) -> list[Letter]:
     text rendered now (what is stored is exactly what is sent), its own words
     measured and its route set by the target's delivery mode."""
     campaign = signature.campaign
-    # The standard letter for this supporter: same name, town and postcode, no
-    # paragraph, the campaign's text. What the letter has beyond it is their own.
-    standard_signer = copy.copy(signature)
-    standard_signer.personal_paragraph = ""
-    wrote_own = bool(signature.personal_paragraph.strip() or signature.letter_body)
     targets = (
         campaign.target_links.filter(official__is_active=True)
         .exclude(official__letters__signature=signature)
@@ -268,14 +280,13 @@ def letters_create_for(*, signature: Signature) -> list[Letter]:
             signer=signature,
             body_template=signature.letter_body or None,
         )
-        own_words = 0
-        if wrote_own:
-            standard = draft_letter(
-                campaign=campaign,
-                official=official,
-                signer=standard_signer,
-            )
-            own_words = own_word_count(letter=rendered.body, standard=standard.body)
+        own_words = letter_own_words(
+            campaign=campaign,
+            official=official,
+            signer=signature,
+            letter=rendered,
+            edited=bool(signature.letter_body),
+        )
         letters.append(
             Letter(
                 signature=signature,

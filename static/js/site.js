@@ -26,6 +26,32 @@
     });
   }
 
+  // Replace the preview with the server's fragment, but keep the own-words
+  // live region (its first element) as the same node and change only its
+  // content: screen readers announce a live region that changes, not one
+  // that is replaced.
+  function swap(html) {
+    var fresh = document.createElement("template");
+    fresh.innerHTML = html; // our own server's escaped HTML fragment
+    var live = preview.querySelector("#own-words");
+    var next = fresh.content.querySelector("#own-words");
+    if (!live || !next) {
+      preview.replaceChildren(fresh.content);
+      return;
+    }
+    if (live.innerHTML !== next.innerHTML) {
+      live.innerHTML = next.innerHTML;
+    }
+    next.remove();
+    while (live.nextSibling) {
+      live.nextSibling.remove();
+    }
+    while (live.previousSibling) {
+      live.previousSibling.remove();
+    }
+    preview.appendChild(fresh.content);
+  }
+
   function refresh() {
     var request = ++latest;
     fetch(url, {
@@ -45,7 +71,7 @@
           return; // a newer keystroke's preview is on its way
         }
         var open = openStates();
-        preview.innerHTML = html; // our own server's escaped HTML fragment
+        swap(html);
         Array.prototype.forEach.call(preview.querySelectorAll("details"), function (d, i) {
           if (i < open.length) {
             d.open = open[i];

@@ -7,8 +7,9 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils import timezone
 
-from campaign.models import Campaign, Digest, Letter, Official, Signature
+from campaign.models import Campaign, Digest, Letter, Official, Questionnaire, Signature
 from tests.factories import (
     CampaignFactory,
     LetterFactory,
@@ -19,6 +20,7 @@ from tests.factories import (
 # Rows only services write: a signature by hand would have no confirmation email,
 # letters and confirmation emails are the outbox's record of what was sent.
 NO_ADD = {"signature", "letter", "confirmationemail", "digest", "campaigntarget"}
+NO_ADD |= {"questionnaire"}  # asked by the questionnaire service only
 # django-axes' records of log-ins, written only by its signal handlers.
 NO_ADD |= {"accessattempt", "accesslog", "accessfailurelog"}
 
@@ -40,6 +42,12 @@ def data():
         new_signatures=1,
     )
     Letter.objects.filter(pk=letter.pk).update(digest=digest)
+    Questionnaire.objects.create(
+        letter=letter,
+        campaign=signature.campaign,
+        official=letter.official,
+        sent_at=timezone.now(),
+    )
     Group.objects.create(name="Organisers")
     who = {"username": "organiser", "ip_address": "192.0.2.1", "user_agent": "Test"}
     AccessAttempt.objects.create(**who, failures_since_start=3)

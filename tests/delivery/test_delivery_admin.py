@@ -151,4 +151,5 @@ def test_campaign_counts_are_for_the_page_not_every_use_of_the_queryset(
     assert "Sent on its own: 1</a> · <a" in page and "Failed: 1</a>" in page
     assert "Pending: " not in page  # the other campaign's letter
     counting = [q["sql"] for q in queries if "COUNT(" in q["sql"]]
-    assert len(counting) == 1 and "GROUP BY" in counting[0]
+    # One grouped count for the deliveries, one for the response rates.
+    assert len(counting) == 2 and all("GROUP BY" in sql for sql in counting)

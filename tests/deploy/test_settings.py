@@ -55,8 +55,18 @@ def test_no_broker_means_eager_tasks(load):
 
 def test_cache_url_selects_redis(load):
     assert "LocMemCache" in load()["CACHES"]["default"]["BACKEND"]
-    cache = load(CACHE_URL="redis://127.0.0.1:6379/2")["CACHES"]["default"]
-    assert cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    s = load(CACHE_URL="redis://127.0.0.1:6379/2", REDIS_CONNECT_TIMEOUT="0.02")
+    # Django's Redis backend, falling back to memory while Redis is unreachable.
+    assert s["CACHES"]["default"] == {
+        "BACKEND": "config.cache.FallbackRedisCache",
+        "LOCATION": "redis://127.0.0.1:6379/2",
+        "OPTIONS": {"socket_connect_timeout": 0.02, "socket_timeout": 0.5},
+    }
+    transport = s["CELERY_BROKER_TRANSPORT_OPTIONS"]
+    assert (transport["socket_connect_timeout"], transport["socket_timeout"]) == (
+        0.02,
+        2,
+    )
 
 
 def test_email_host_switches_to_smtp_backend(load):
@@ -117,6 +127,9 @@ PLAIN = [
     ("DELIVERY_SWEEP_BATCH", "10", "DELIVERY_SWEEP_BATCH", 10),
     ("PERSONAL_LETTER_MIN_WORDS", "40", "PERSONAL_LETTER_MIN_WORDS", 40),
     ("DELIVERY_BATCH_SIZE", "10", "DELIVERY_BATCH_SIZE", 10),
+    ("REDIS_RETRY_SECONDS", "1", "REDIS_RETRY_SECONDS", 1.0),
+    ("CACHE_SOCKET_TIMEOUT", "0.3", "CACHE_SOCKET_TIMEOUT", 0.3),
+    ("BROKER_SOCKET_TIMEOUT", "4", "BROKER_SOCKET_TIMEOUT", 4.0),
 ]
 
 

@@ -6,9 +6,17 @@ import logging
 from django.conf import settings
 from kombu.exceptions import OperationalError
 
+from config.breaker import Attempt, CircuitBreaker
+
 from .registry import CONFIRMATIONS, DIGESTS, LETTERS, Outbox
 
 logger = logging.getLogger(__package__)  # one logger for the outbox
+
+# After a failed publish, this process leaves the broker alone for a while:
+# requests during an outage then cost no connection attempt at all.
+BROKER = CircuitBreaker(
+    "Broker (Redis)", retry_seconds=settings.REDIS_RETRY_SECONDS, logger=logger
+)
 
 
 def enqueue(outbox: Outbox, ids: list[int]) -> int:
@@ -18,18 +26,29 @@ def enqueue(outbox: Outbox, ids: list[int]) -> int:
     must not fail."""
     size = max(settings.DELIVERY_BATCH_SIZE, 1)
     published = 0
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        attempt = Attempt.NORMAL  # no broker: the task runs here and now
+    elif (attempt := BROKER.attempt()) is Attempt.SKIP:
+        return 0  # the breaker's own warning says so, once a minute
     try:
         for start in range(0, len(ids), size):
             batch = ids[start : start + size]
             outbox.task.delay(batch)
             published += len(batch)
-    except OperationalError:
-        logger.warning(
+    except OperationalError as exc:
+        BROKER.failed(exc)
+        # A failed retry during an outage is no news (the breaker warns once a
+        # minute): only the failure that starts one gets a warning and traceback.
+        news = attempt is Attempt.NORMAL
+        logger.log(
+            logging.WARNING if news else logging.INFO,
             "Broker unavailable: %d %s(s) left pending for the sweeper",
             len(ids) - published,
             outbox.label,
-            exc_info=True,
+            exc_info=news,
         )
+    else:
+        BROKER.succeeded()
     return published
 
 
