@@ -10,6 +10,10 @@ things, which the cached markup holds as slots filled in per response:
 - the signature count (selectors.signature_counts(): at most
   SIGNATURE_COUNT_CACHE_SECONDS stale), rendered into its small fragments.
 
+Everything else on the page is as of its rendering, including the replies
+supporters report (campaign/replies.py): those show within
+CAMPAIGN_PAGE_CACHE_SECONDS.
+
 A slot is a marker with a random part drawn for each rendering, so no text in the
 page (a campaign's own, or what a supporter typed into a form shown again) can
 pose as one.
