@@ -144,6 +144,8 @@ def test_each_visitor_gets_their_own_csrf_token_and_only_theirs_works(
     assert first_token != second_token
     assert stamp_in(text(first_page)) and stamp_in(text(second_page))
     assert "qp-slot-" not in text(second_page)
+    # Served from the cache, yet marked as varying by cookie for shared caches.
+    assert "Cookie" in second_page["Vary"]
 
     # The first visitor's token with the second's cookie: refused.
     refused = second.post(page_url, form_data(csrfmiddlewaretoken=first_token))
