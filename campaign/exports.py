@@ -1,10 +1,14 @@
-"""CSV export of signatures: one code path for the admin, the staff URL and the
+"""CSV export of signatures: one statement for the admin, the staff URL and the
 `export_signatures` command, so all three write byte-identical files.
 
-PostgreSQL does the per-cell work (timestamp formatting, yes/no, letter counts,
-formula neutralisation) inside the one SELECT; Python only fetches chunks from a
-server-side cursor and hands them to csv.writer. That keeps a million-row export
-within a small factor of `psql \\copy` and its memory flat (README "CSV export").
+PostgreSQL does all of it: the per-cell work (timestamp formatting, yes/no, letter
+counts, formula neutralisation) inside one SELECT, and the CSV itself through
+`COPY (SELECT ...) TO STDOUT WITH (FORMAT csv, HEADER)`. Python only passes the
+bytes on, so a million-row export stays within a small factor of a plain
+`psql \\copy` and its memory flat (README "CSV export").
+
+csv_chunks() is the older path (a server-side cursor and csv.writer), kept for
+the officials' CSV (official_pages.py), whose format is its own.
 """
 
 import csv
@@ -28,17 +32,14 @@ from django.db.models.functions import Concat
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from .models import (
-    DELIVERED_LETTER_STATUSES,
-    Letter,
-    LetterStatus,
-    Signature,
-)
+from .export_stream import copy_stream
+from .models import DELIVERED_LETTER_STATUSES, Letter, LetterStatus, Signature
 
-# Rows per FETCH from the server-side cursor and per csv.writerows() call: big
-# enough that round trips don't dominate, small enough that one chunk of Python
-# tuples stays near a megabyte (10,000 fetched under 10% faster on 1M rows).
+# Rows per FETCH for csv_chunks() (the officials' CSV): big enough that round
+# trips don't dominate, small enough that one chunk of tuples stays near a MB.
 CHUNK_ROWS = 2_000
+# How often the command's progress bar hears about rows COPY has written.
+PROGRESS_ROWS = 10_000
 
 # OWASP "CSV injection": a spreadsheet runs a cell starting with one of these as a
 # formula. A leading ' makes it show as text. PostgreSQL matches the pattern (`~`;
@@ -99,6 +100,12 @@ SIGNATURE_COLUMNS = [
     ("Keep updated", _yes_no("keep_updated")),
     ("Personal paragraph", text_cell("personal_paragraph")),
     ("Status", F("status")),
+    # Where the supporter came from (campaign/sources.py).
+    ("utm_source", text_cell("utm_source")),
+    ("utm_medium", text_cell("utm_medium")),
+    ("utm_campaign", text_cell("utm_campaign")),
+    ("ref", text_cell("ref")),
+    ("Referring site", text_cell("referrer_host")),
 ]
 HEADER = [header for header, _ in SIGNATURE_COLUMNS] + [
     # Sent on its own or carried by a digest: DELIVERED_LETTER_STATUSES.
@@ -106,45 +113,128 @@ HEADER = [header for header, _ in SIGNATURE_COLUMNS] + [
     "Letters failed",
 ]
 
-# Both counts from ONE probe of the letters' signature_id index per row, in the
-# same SELECT (never a query per row). The ORM can only say this as two correlated
-# subqueries (two probes, each its own aggregate): about twice the time on 1M rows.
-_COUNTS_SQL = """
-SELECT {columns}, counts.delivered, counts.failed
+# Both letter counts in ONE grouped pass over the export's letters (an index-only
+# scan of letter_counts_per_signature), merge-joined to the signatures: a per-row
+# LATERAL probe cost ~4× the plain columns on 1M signatures (bench/export.py).
+# The grouped side is limited to the exported signatures so a small export never
+# counts every letter on the site. Rows come in id order, which is the order
+# they were stored and so of signing (created_at is stamped at that insert):
+# the primary key hands them over sorted, where ordering by created_at made
+# PostgreSQL sort the whole wide result. The column aliases are the CSV header.
+_EXPORT_SQL = """
+SELECT {columns},
+       coalesce(n.delivered, 0) AS {delivered},
+       coalesce(n.failed, 0) AS {failed}
 FROM ({signatures}) AS e
-CROSS JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE l.status = ANY(%s)) AS delivered,
+LEFT JOIN (
+    SELECT l.signature_id,
+           count(*) FILTER (WHERE l.status = ANY(%s)) AS delivered,
            count(*) FILTER (WHERE l.status = %s) AS failed
-    FROM {letters} AS l WHERE l.signature_id = e.id
-) AS counts
-ORDER BY e.created_at, e.id
+    FROM {letters} AS l
+    WHERE l.signature_id IN ({signature_ids})
+    GROUP BY l.signature_id
+) AS n ON n.signature_id = e.id
+ORDER BY e.id
 """
 
 
 def export_sql(signatures: QuerySet[Signature]) -> tuple[str, tuple]:
     """The one SELECT an export runs, every cell computed by PostgreSQL, in
-    signing order; bench/export.py hands the same SQL to `psql \\copy`.
+    signing (id) order, its column names the CSV header; bench/export.py hands the
+    same SQL to `psql \\copy`.
 
     `signatures` is any filter on Signature. Its SQL becomes a subquery without
-    ORDER BY, which PostgreSQL flattens into the outer query, so the index on
-    (campaign, status, created_at) still delivers rows already in order."""
+    ORDER BY, which PostgreSQL flattens into the outer query."""
+    quote = connection.ops.quote_name
     names = [f"c{i}" for i in range(len(SIGNATURE_COLUMNS))]
-    inner = (
-        signatures.order_by()
-        .annotate(
-            **{n: expr for n, (_, expr) in zip(names, SIGNATURE_COLUMNS, strict=True)}
-        )
-        .values("id", "created_at", *names)
-    )
+    bare = signatures.order_by()
+    inner = bare.annotate(
+        **{n: expr for n, (_, expr) in zip(names, SIGNATURE_COLUMNS, strict=True)}
+    ).values("id", *names)
     inner_sql, inner_params = inner.query.sql_with_params()
+    ids_sql, ids_params = bare.values("id").query.sql_with_params()
+    columns = ", ".join(
+        f"e.{n} AS {quote(header)}"
+        for n, (header, _) in zip(names, SIGNATURE_COLUMNS, strict=True)
+    )
     # str.replace, not format(): the inner SQL is never parsed as a template.
     sql = (
-        _COUNTS_SQL.replace("{columns}", ", ".join(f"e.{n}" for n in names))
-        .replace("{letters}", connection.ops.quote_name(Letter._meta.db_table))
+        _EXPORT_SQL.replace("{columns}", columns)
+        .replace("{delivered}", quote(HEADER[-2]))
+        .replace("{failed}", quote(HEADER[-1]))
+        .replace("{letters}", quote(Letter._meta.db_table))
         .replace("{signatures}", inner_sql)
+        .replace("{signature_ids}", ids_sql)
     )
     delivered = [status.value for status in DELIVERED_LETTER_STATUSES]
-    return sql, (*inner_params, delivered, LetterStatus.FAILED.value)
+    params = (*inner_params, delivered, LetterStatus.FAILED.value, *ids_params)
+    return sql, params
+
+
+# Run before the COPY, in its transaction. JIT compiling this query's expressions
+# took ~4 s of a 1M-row export, and a parallel plan made each worker repeat the
+# whole letter count: neither pays off here.
+COPY_SETTINGS = ["SET LOCAL jit = off", "SET LOCAL max_parallel_workers_per_gather = 0"]
+
+
+def copy_statement(signatures: QuerySet[Signature]) -> str:
+    """export_sql() as a COPY to the client, parameters inlined (COPY takes none).
+    PostgreSQL writes the CSV itself: quoting, LF line ends, header row."""
+    sql, params = export_sql(signatures)
+    with connection.cursor() as cursor:
+        select = cursor.mogrify(sql, params).decode()
+    return f"COPY ({select}) TO STDOUT WITH (FORMAT csv, HEADER)"
+
+
+class _RowCounter:
+    """A binary writer that tells on_rows how many rows passed (psycopg2 hands
+    COPY's output over one row per write()), every PROGRESS_ROWS rows."""
+
+    def __init__(self, out, on_rows: Callable[[int], None]) -> None:
+        self.out, self.on_rows, self.rows = out, on_rows, -1  # -1: the header
+
+    def write(self, data: bytes) -> None:
+        self.out.write(data)
+        self.rows += 1
+        if self.rows and self.rows % PROGRESS_ROWS == 0:
+            self.on_rows(PROGRESS_ROWS)
+
+    def finish(self) -> int:
+        self.on_rows(max(self.rows, 0) % PROGRESS_ROWS)
+        return max(self.rows, 0)
+
+
+def signature_csv_write(
+    *,
+    signatures: QuerySet[Signature],
+    out,
+    excel: bool = False,
+    on_rows: Callable[[int], None] | None = None,
+) -> None:
+    """Write the export to the binary file `out` with COPY, on this thread's
+    connection (the command; the web goes through export_stream). `on_rows(n)`
+    is told as rows pass (progress bars)."""
+    statement = copy_statement(signatures)
+    if excel:
+        out.write(EXCEL_BOM)
+    counter = _RowCounter(out, on_rows or (lambda n: None))
+    with transaction.atomic(), connection.cursor() as cursor:
+        for setting in COPY_SETTINGS:
+            cursor.execute(setting)
+        cursor.copy_expert(statement, counter)
+    counter.finish()
+
+
+def signature_csv_chunks(
+    *, signatures: QuerySet[Signature], excel: bool = False
+) -> Iterator[bytes]:
+    """The export as byte chunks, produced by COPY on a connection of its own
+    (campaign/export_stream.py): what the web responses stream."""
+    return copy_stream(
+        statement=copy_statement(signatures),
+        settings=COPY_SETTINGS,
+        prefix=EXCEL_BOM if excel else b"",
+    )
 
 
 class _Buffer(io.StringIO):
@@ -153,27 +243,6 @@ class _Buffer(io.StringIO):
         self.seek(0)
         self.truncate()
         return text
-
-
-def signature_csv_chunks(
-    *,
-    signatures: QuerySet[Signature],
-    excel: bool = False,
-    chunk_rows: int = CHUNK_ROWS,
-    on_rows: Callable[[int], None] | None = None,
-) -> Iterator[bytes]:
-    """The export as UTF-8 byte chunks, header first. Lazy: the query runs when
-    the second chunk is asked for, and memory stays at one chunk whatever the
-    row count. `on_rows(n)` is told after each chunk (progress bars)."""
-    sql, params = export_sql(signatures)
-    return csv_chunks(
-        header=HEADER,
-        sql=sql,
-        params=params,
-        excel=excel,
-        chunk_rows=chunk_rows,
-        on_rows=on_rows,
-    )
 
 
 def csv_chunks(
@@ -222,7 +291,8 @@ def signature_csv_response(
 
 def csv_response(*, chunks: Iterator[bytes], filename: str) -> StreamingHttpResponse:
     """Stream an export to the browser as it is produced (no Content-Length:
-    HTTP/1.1 clients get chunked encoding, so a cut-off download is an error)."""
+    HTTP/1.1 clients get chunked encoding, so a cut-off download is an error;
+    a chunk iterator that raises is how a failure cuts it)."""
     # Proxy buffering stays allowed: a buffering proxy (nginx's default) takes the
     # file as fast as we make it, so a slow client doesn't hold a sync worker.
     return StreamingHttpResponse(

@@ -17,6 +17,7 @@ from letters.rendering import (
 )
 from letters.text import normalise_newlines
 
+from . import sources
 from .models import Campaign, Signature
 from .validators import validate_postcode, validate_single_line, validate_text_block
 
@@ -114,6 +115,13 @@ class SignForm(forms.Form):
     keep_updated = forms.BooleanField(
         label="Keep me updated about this campaign (optional)", required=False
     )
+    # Where the supporter came from, carried from the page's GET (sources.py).
+    # Free text: cleaned in clean(), never an error the supporter can't see.
+    utm_source = forms.CharField(required=False, widget=forms.HiddenInput)
+    utm_medium = forms.CharField(required=False, widget=forms.HiddenInput)
+    utm_campaign = forms.CharField(required=False, widget=forms.HiddenInput)
+    ref = forms.CharField(required=False, widget=forms.HiddenInput)
+    referrer_host = forms.CharField(required=False, widget=forms.HiddenInput)
 
     # The form fields the letter's merge fields read (letters/fields.py): once
     # any of them is typed in, the preview shows the supporter instead of
@@ -171,6 +179,14 @@ class SignForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
+        # One argument for the sign service; the hidden inputs keep the raw values.
+        data["source"] = sources.Source(
+            **{
+                name: sources.clean_value(data.pop(name, ""))
+                for name in sources.PARAMETERS
+            },
+            referrer_host=sources.clean_host(data.pop("referrer_host", "")),
+        )
         body = data.get("letter_body") or self.campaign_body
         if (
             data.get("personal_paragraph")

@@ -1,12 +1,14 @@
 """The campaign page, rendered once per campaign and served from the cache.
 
 Rendering the page costs ~10 ms (the sign form through crispy-forms, each
-official's letter), and it is the same for every anonymous visitor but for three
+official's letter), and it is the same for every anonymous visitor but for four
 things, which the cached markup holds as slots filled in per response:
 
 - the CSRF token: each visitor their own (get_token(request), which also sets the
   cookie): a shared token would let one visitor's page post as another;
 - the signed render time of the bot trap (campaign/bot_traps.py);
+- where this visitor came from (sources.source_initial(): the link's utm_*
+  and ref parameters, the referring host), in the sign form's hidden fields;
 - the signature count (selectors.signature_counts(): at most
   SIGNATURE_COUNT_CACHE_SECONDS stale), rendered into its small fragments.
 
@@ -44,8 +46,9 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
+from django.utils.html import escape
 
-from . import bot_traps, selectors
+from . import bot_traps, selectors, sources
 from .models import Campaign, Official
 
 # The count's fragments: rendered per response from the campaign and the count.
@@ -53,7 +56,9 @@ _COUNT_SLOTS = {
     "progress": "campaign/_progress.html",
     "closed_count": "campaign/_closed_count.html",
 }
-SLOT_NAMES = ("csrf_token", "stamp", *_COUNT_SLOTS)
+# The sign form's hidden fields saying where the visitor came from (sources.py).
+_SOURCE_SLOTS = {f"source_{name}": name for name in sources.FIELDS}
+SLOT_NAMES = ("csrf_token", "stamp", *_COUNT_SLOTS, *_SOURCE_SLOTS)
 
 
 def _page_key(slug: str) -> str:
@@ -115,12 +120,20 @@ def new_slots() -> tuple[str, dict[str, str]]:
     return nonce, {name: _marker(nonce, name) for name in SLOT_NAMES}
 
 
+def source_slots(slots: dict[str, str]) -> dict[str, str]:
+    """The sign form's `initial` for the source fields: their slots' markers."""
+    return {name: slots[slot] for slot, name in _SOURCE_SLOTS.items()}
+
+
 def fill(request: HttpRequest, skeleton: Skeleton, *, count: int) -> HttpResponse:
     """The page for this response: the skeleton with its slots filled in."""
     values = {
         "csrf_token": get_token(request),
         "stamp": bot_traps.new_stamp(),
     }
+    # Each visitor's own source, escaped: it is what they (or a link) sent.
+    source = sources.source_initial(request)
+    values.update({slot: escape(source[name]) for slot, name in _SOURCE_SLOTS.items()})
     html = skeleton.html
     for name, template in _COUNT_SLOTS.items():
         if skeleton.marker(name) in html:

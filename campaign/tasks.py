@@ -71,3 +71,18 @@ def questionnaires_send_task() -> dict[str, int]:
     from campaign.services.questionnaires import questionnaires_send_due
 
     return asdict(questionnaires_send_due())
+
+
+@shared_task
+def tallies_refresh_task() -> list[int]:
+    """Beat, every DASHBOARD_REFRESH_SECONDS: queue the dashboards' rebuilds."""
+    from campaign.services.tallies import tallies_refresh_enqueue_due
+
+    return tallies_refresh_enqueue_due()
+
+
+@shared_task
+def campaign_tallies_refresh_task(campaign_id: int) -> float:
+    from campaign.services.tallies import campaign_tallies_refresh
+
+    return campaign_tallies_refresh(campaign_id=campaign_id).seconds

@@ -7,12 +7,11 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from letters.rendering import TemplateError
 
-from . import bot_traps, limits, page_cache, replies, selectors
+from . import bot_traps, limits, page_cache, replies, selectors, sources
 from .drafting import draft_letter
 from .forms import SignForm
 from .limits import Refusal
@@ -83,9 +82,10 @@ def _campaign_page(
     (page_cache.py), stored for the next visitors when `version` is given, and
     filled in for this one."""
     signable = state is SigningState.OPEN
-    if signable and form is None:
-        form = SignForm(campaign=campaign)
     nonce, slots = page_cache.new_slots()
+    if signable and form is None:
+        # Where this visitor came from goes into slots too (page_cache.fill).
+        form = SignForm(campaign=campaign, initial=page_cache.source_slots(slots))
     context = {
         "campaign": campaign,
         "targets": targets,
@@ -275,7 +275,6 @@ def _thank_you(request, signature: Signature):
         "campaign": campaign,
         "count": selectors.signature_count(campaign_id=campaign.pk),
         "targets": selectors.campaign_targets(campaign=campaign),
-        "share_url": settings.SITE_URL
-        + reverse("campaign:detail", args=[campaign.slug]),
+        "share_urls": sources.share_urls(campaign=campaign),
     }
     return render(request, "campaign/thank_you.html", context)

@@ -28,10 +28,12 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-@app.on_after_configure.connect
+@app.on_after_finalize.connect
 def _daily_tasks(sender: Celery, **kwargs) -> None:
     # Here, not in CELERY_BEAT_SCHEDULE: a crontab in the settings would make
-    # loading the settings import Celery.
+    # loading the settings import Celery. After finalize, not after configure:
+    # a web process configures the app on its first publish, before the tasks
+    # are registered, and `.s()` would then raise NotRegistered there.
     from django.conf import settings
 
     from campaign.tasks import digests_send_task, questionnaires_send_task

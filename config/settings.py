@@ -363,6 +363,9 @@ except (ValueError, AssertionError):
     raise ImproperlyConfigured(
         f"DIGEST_SEND_TIME must be HH:MM (24-hour), not {DIGEST_SEND_TIME!r}."
     ) from None
+# How often beat rebuilds the dashboards' tallies (campaign/services/tallies.py):
+# how old the organiser's daily charts may be.
+DASHBOARD_REFRESH_SECONDS = env.float("DASHBOARD_REFRESH_SECONDS", default=300)
 CELERY_TIMEZONE = TIME_ZONE  # so beat reads DIGEST_SEND_TIME in the site's time
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {
@@ -370,6 +373,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": DELIVERY_SWEEP_INTERVAL_SECONDS,
         # A sweep that waited longer than an interval is superseded by the next.
         "options": {"expires": DELIVERY_SWEEP_INTERVAL_SECONDS},
+    },
+    "dashboard-tallies": {
+        "task": "campaign.tasks.tallies_refresh_task",
+        "schedule": DASHBOARD_REFRESH_SECONDS,
+        "options": {"expires": DASHBOARD_REFRESH_SECONDS},
     },
 }
 # The longest countdown a delivery task is given (the longest retry backoff, or

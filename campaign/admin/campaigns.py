@@ -3,10 +3,10 @@
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import Count
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from .. import official_pages
+from .. import dashboard_views, official_pages
 from ..models import Campaign, CampaignTarget, Letter, LetterStatus, Official
 from ..services.pages import campaign_pages_invalidate
 from ..services.routing import target_letters_reroute
@@ -113,6 +113,7 @@ class CampaignAdmin(RefreshesCampaignPages, ResponseRatesMixin, admin.ModelAdmin
         "opens_at",
         "closes_at",
         "deliveries",
+        "dashboard_link",
     ]
     list_filter = ["status", "opens_at", "closes_at"]
     search_fields = ["title", "slug"]
@@ -127,6 +128,21 @@ class CampaignAdmin(RefreshesCampaignPages, ResponseRatesMixin, admin.ModelAdmin
     def pages_invalidate(self, pks: list[int]) -> None:
         # Its targets are inlines, saved in the same transaction: covered too.
         campaign_pages_invalidate(campaign_ids=pks)
+
+    def get_urls(self):
+        # The view checks login and permission itself (dashboard_views.py): a
+        # logged-in organiser without the permission gets a 403, not a login form.
+        dashboard = path(
+            "<int:pk>/dashboard/",
+            dashboard_views.campaign_dashboard,
+            name="campaign_campaign_dashboard",
+        )
+        return [dashboard, *super().get_urls()]
+
+    @admin.display(description="dashboard")
+    def dashboard_link(self, obj) -> str:
+        url = reverse("admin:campaign_campaign_dashboard", args=[obj.pk])
+        return format_html('<a href="{}">Dashboard</a>', url)
 
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)

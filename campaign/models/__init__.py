@@ -16,6 +16,7 @@ from .outbox import (
 )
 from .questionnaires import Questionnaire
 from .signatures import Signature, _new_token
+from .tallies import LetterTally, SignatureTally, TallyRefresh
 
 __all__ = [
     "DELIVERED_LETTER_STATUSES",
@@ -26,11 +27,14 @@ __all__ = [
     "Digest",
     "Letter",
     "LetterStatus",
+    "LetterTally",
     "Official",
     "OutboxMessage",
     "OutboxStatus",
     "Questionnaire",
     "Signature",
+    "SignatureTally",
+    "TallyRefresh",
     "_new_token",  # named by migration 0001
     "outbox_indexes",
 ]

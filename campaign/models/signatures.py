@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from .. import sources
 from ..postcodes import postcode_district
 from ..validators import (
     normalise_email,
@@ -57,6 +58,31 @@ class Signature(models.Model):
     )
     keep_updated = models.BooleanField(
         default=False, help_text="Asked to hear about this campaign's progress."
+    )
+    # Where the supporter came from (campaign/sources.py): cleaned, never refused.
+    utm_source = models.CharField(
+        "utm_source",
+        max_length=sources.VALUE_MAX_LENGTH,
+        blank=True,
+        help_text="From the campaign link, e.g. a share button's channel.",
+    )
+    utm_medium = models.CharField(
+        "utm_medium", max_length=sources.VALUE_MAX_LENGTH, blank=True
+    )
+    utm_campaign = models.CharField(
+        "utm_campaign", max_length=sources.VALUE_MAX_LENGTH, blank=True
+    )
+    ref = models.CharField(
+        "ref",
+        max_length=sources.VALUE_MAX_LENGTH,
+        blank=True,
+        help_text="The link's ref= parameter, e.g. a partner's code.",
+    )
+    referrer_host = models.CharField(
+        "referring site",
+        max_length=sources.HOST_MAX_LENGTH,
+        blank=True,
+        help_text="Host of the page that linked to the campaign (never its URL).",
     )
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True

@@ -32,6 +32,7 @@ from campaign.services.supporter_emails import (
     supporter_email_build,
     supporter_email_write,
 )
+from campaign.sources import NO_SOURCE, Source
 from campaign.validators import normalise_email
 from letters.rendering import UNSIGNED_MESSAGE, is_signed, validate_template
 
@@ -75,6 +76,7 @@ def campaign_sign(
     letter_body: str = "",
     consent_to_send: bool,
     keep_updated: bool = False,
+    source: Source = NO_SOURCE,
     targets: list[Official] | None = None,
 ) -> Signature:
     """Store a pending signature and queue its confirmation email.
@@ -110,6 +112,7 @@ def campaign_sign(
         letter_body=letter_body,
         consent_to_send=consent_to_send,
         keep_updated=keep_updated,
+        **source.as_fields(),
     )
     signature.clean_fields(exclude=["campaign"])  # the FK check would query
     # A first signing's email, rendered before the transaction opens: the rows'

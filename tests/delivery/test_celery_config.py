@@ -59,3 +59,12 @@ def test_beat_runs_the_daily_digests_by_a_task_that_exists():
     entry = conf.beat_schedule["daily-digests"]
     assert app.tasks[entry["task"]].run is digests_send_task.run
     assert entry["schedule"].hour == {settings.DIGEST_SEND_HOUR}
+
+
+def test_beat_rebuilds_the_dashboards_at_the_configured_interval():
+    from campaign.tasks import tallies_refresh_task
+
+    entry = conf.beat_schedule["dashboard-tallies"]
+    assert app.tasks[entry["task"]].run is tallies_refresh_task.run
+    assert entry["schedule"] == settings.DASHBOARD_REFRESH_SECONDS
+    assert entry["options"]["expires"] == settings.DASHBOARD_REFRESH_SECONDS

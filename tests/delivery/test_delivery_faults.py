@@ -165,7 +165,9 @@ def test_smtp_server_refusing_connections_for_a_while(worker, smtp, broker):
     assert set(copies) == {letter.message_id for letter in Letter.objects.all()}
     assert max(copies.values()) == 1
     assert set(Letter.objects.values_list("status", flat=True)) == {"sent"}
-    assert min(Letter.objects.values_list("attempts", flat=True)) >= 3
+    # At least the two refused attempts: a letter claimed for its second attempt
+    # just as the server came back may be delivered by that attempt.
+    assert min(Letter.objects.values_list("attempts", flat=True)) >= 2
 
 
 def test_a_connection_closed_mid_batch_is_picked_up_again_at_once(worker, smtp, broker):

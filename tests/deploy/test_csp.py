@@ -4,28 +4,10 @@ enforced, over pages served as in production (whitenoise, hashed names)."""
 import io
 import re
 
-import pytest
 from django.core.management import call_command
-from django.test.testcases import LiveServerThread
 
 from campaign import demo
 from campaign.models import Campaign
-
-
-@pytest.fixture
-def whitenoise_server(transactional_db, settings):
-    """A live server whose static files come from whitenoise and STATIC_ROOT, as in
-    production. (pytest-django's live_server serves them from the finders, which
-    know no hashed names: every stylesheet and script would be a 404.)"""
-    thread = LiveServerThread("localhost", static_handler=lambda app: app)
-    thread.daemon = True
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "localhost"]
-    thread.start()
-    thread.is_ready.wait()
-    if thread.error:
-        raise thread.error
-    yield f"http://localhost:{thread.port}"
-    thread.terminate()
 
 
 def test_pages_and_admin_work_under_the_csp(

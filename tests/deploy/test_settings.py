@@ -158,6 +158,7 @@ def test_beat_schedules_the_digests_at_digest_send_time():
     code = (
         "import django; django.setup();"
         "from config.celery import app; app.loader.import_default_modules();"
+        "app.finalize();"  # as beat does before it reads its schedule
         "entry = app.conf.beat_schedule['daily-digests'];"
         "s = entry['schedule'];"
         "print(entry['task'], sorted(s.hour), sorted(s.minute), app.conf.timezone)"
@@ -178,9 +179,15 @@ def test_static_root(load, tmp_path):
     assert str(load(STATIC_ROOT=str(tmp_path))["STATIC_ROOT"]) == str(tmp_path)
 
 
-def test_sweep_interval_drives_the_beat_schedule(load):
-    schedule = load(DELIVERY_SWEEP_INTERVAL_SECONDS="15")["CELERY_BEAT_SCHEDULE"]
-    assert [entry["schedule"] for entry in schedule.values()] == [15.0]
+def test_intervals_drive_the_beat_schedule(load):
+    settings = load(
+        DELIVERY_SWEEP_INTERVAL_SECONDS="15", DASHBOARD_REFRESH_SECONDS="120"
+    )
+    schedule = settings["CELERY_BEAT_SCHEDULE"]
+    assert {name: entry["schedule"] for name, entry in schedule.items()} == {
+        "outbox-sweep": 15.0,
+        "dashboard-tallies": 120.0,
+    }
 
 
 def test_every_variable_is_in_the_readme_configuration_table():

@@ -1,5 +1,6 @@
 """CSV export of signatures: bad filters, unknown campaigns, who may export, and
-how the rows are read (one query, a server-side cursor, progress on stderr)."""
+how the rows are read (one COPY, progress on stderr). How the web streams the
+COPY (slow clients, clients leaving, failures) is test_export_stream.py."""
 
 import io
 import re
@@ -23,8 +24,12 @@ from tests.factories import (
     StaffUserFactory,
 )
 
-# Every test here may export the shared campaign, signed by hostile names.
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hostile_signers")]
+# Every test here may export the shared campaign, signed by hostile names. The web
+# export's COPY runs on a connection of its own, which sees only committed rows.
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("hostile_signers"),
+]
 
 
 @pytest.mark.parametrize(
@@ -152,30 +157,26 @@ def test_query_count_is_pinned_and_independent_of_rows(
     sizes = []
     for extra in (0, 40):
         _grow(campaign, extra)
-        # Session, user, permissions (user + group), campaign, then the export:
-        # SAVEPOINT, the one SELECT, RELEASE (savepoints because the test runs in
-        # a transaction; in production it is BEGIN/COMMIT on the connection).
-        with django_assert_num_queries(8) as captured:
+        # On the request's connection: session, user, permissions (user + group),
+        # campaign. The export itself is one COPY on the stream's own connection.
+        with django_assert_num_queries(5):
             response = exporter.get(url, {"status": "all"})
             sizes.append(len(parse(b"".join(response.streaming_content))))
-        selects = [q["sql"] for q in captured.captured_queries if "to_char" in q["sql"]]
-        assert len(selects) == 1
     assert sizes[1] - sizes[0] == 40
 
 
-def test_rows_stream_from_a_server_side_cursor_in_chunks(campaign):
+def test_the_export_is_one_copy_counting_letters_in_one_grouped_pass(campaign):
     signatures = export_filters.signatures_for_export(campaign=campaign, status="all")
-    chunks = exports.signature_csv_chunks(signatures=signatures, chunk_rows=4)
-    header = next(chunks)
-    assert parse(header) == [exports.HEADER]
-    first = next(chunks)
-    assert len(parse(first)) == 4
-    # Mid-export the rows are still on the server, behind a named cursor.
+    statement = exports.copy_statement(signatures)
+    assert statement.startswith("COPY (")
+    assert statement.endswith(") TO STDOUT WITH (FORMAT csv, HEADER)")
+    # No per-row probe of the letters: the plan reads the letters table once.
+    sql, params = exports.export_sql(signatures)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_cursors WHERE NOT is_holdable")
-        assert cursor.fetchone()[0] == 1
-    rest = list(chunks)
-    assert [len(parse(c)) for c in rest] == [4, 2]  # 10 rows in all
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+    assert "SubPlan" not in plan
+    assert len(re.findall(r" on campaign_letter ", plan)) == 1, plan
 
 
 def test_command_shows_progress_on_stderr_when_writing_a_file(campaign, tmp_path):

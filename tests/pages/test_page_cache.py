@@ -214,3 +214,28 @@ def test_a_sign_post_after_the_closing_time_is_refused(client, page_url, campaig
         response = client.post(page_url, form_data())
     assert response.status_code == 403
     assert not Signature.objects.exists()
+
+
+def source_fields(response) -> dict[str, str]:
+    form = lxml.html.fromstring(text(response)).get_element_by_id("sign-form")
+    names = ("utm_source", "utm_medium", "utm_campaign", "ref", "referrer_host")
+    return {name: form.inputs[name].value for name in names}
+
+
+def test_each_visitor_gets_their_own_source_fields_from_the_cached_page(
+    client, page_url, campaign
+):
+    first = client.get(page_url + "?utm_source=newsletter&ref=partner-7")
+    assert source_fields(first)["utm_source"] == "newsletter"
+    # The page is cached now; the next visitor came from elsewhere.
+    second = Client().get(
+        page_url + '?utm_source="><script>alert(1)</script>',
+        HTTP_REFERER="https://news.example/story",
+    )
+    fields = source_fields(second)
+    assert fields["utm_source"] == '"><script>alert(1)</script>'  # as a value
+    assert "<script>alert(1)" not in text(second)  # escaped in the markup
+    assert fields["ref"] == ""
+    assert fields["referrer_host"] == "news.example"
+    third = Client().get(page_url)
+    assert set(source_fields(third).values()) == {""}

@@ -24,7 +24,7 @@ from tests.replies.conftest import AFTER_DAYS, delivered
 
 # Read at import, as tests/delivery/test_celery_config.py does: when the app is
 # first configured inside a test (a task sent under the `settings` fixture), the
-# schedule read back afterwards lacks the on_after_configure entries.
+# schedule read back afterwards lacks the on_after_finalize entries.
 BEAT_SCHEDULE = app.conf.beat_schedule
 LINK_RE = re.compile(r"http://testserver/replies/[^\s/]+/")
 

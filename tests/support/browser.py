@@ -2,6 +2,7 @@
 session, and axe-core for accessibility checks."""
 
 import pytest
+from django.test.testcases import LiveServerThread
 
 from tests.support.processes import ROOT
 
@@ -39,3 +40,19 @@ def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
     page.add_script_tag(path=str(AXE_JS))
     result = page.evaluate("async () => await axe.run(document)")
     return [v for v in result["violations"] if v["impact"] in impacts]
+
+
+@pytest.fixture
+def whitenoise_server(transactional_db, settings):
+    """A live server whose static files come from whitenoise and STATIC_ROOT, as in
+    production. (pytest-django's live_server serves them from the finders, which
+    know no hashed names: every stylesheet and script would be a 404.)"""
+    thread = LiveServerThread("localhost", static_handler=lambda app: app)
+    thread.daemon = True
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "localhost"]
+    thread.start()
+    thread.is_ready.wait()
+    if thread.error:
+        raise thread.error
+    yield f"http://localhost:{thread.port}"
+    thread.terminate()

@@ -31,6 +31,7 @@ WORKER_TEST_ENV = {
     # No hourly cap in the worker: the volume tests send hundreds of letters to
     # one official (the cap itself is tested in-process).
     "LETTERS_PER_OFFICIAL_PER_HOUR": "0",
+    "DASHBOARD_REFRESH_SECONDS": "1",
 }
 
 

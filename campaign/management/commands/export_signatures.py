@@ -45,7 +45,7 @@ class Command(BaseCommand):
         # self.stdout/self.stderr are text wrappers that append newlines.
         if output is None:
             stdout = options.get("stdout") or sys.stdout
-            # Bytes, not text: the CSV's CRLFs and BOM must pass through untouched.
+            # Bytes, not text: the CSV's line breaks and BOM pass through untouched.
             sink = getattr(stdout, "buffer", None) or _TextSink(stdout)
             self._write(sink, signatures, excel=excel, on_rows=None)
             return
@@ -73,11 +73,11 @@ class Command(BaseCommand):
         self.stderr.write(f"Wrote {bar.n:,} rows to {target}")
 
     def _write(self, out, signatures, *, excel, on_rows) -> None:
-        chunks = exports.signature_csv_chunks(
-            signatures=signatures, excel=excel, on_rows=on_rows
+        # COPY on this connection straight into the file: the same statement and
+        # bytes as the web's (exports.copy_statement).
+        exports.signature_csv_write(
+            signatures=signatures, out=out, excel=excel, on_rows=on_rows
         )
-        for chunk in chunks:
-            out.write(chunk)
         out.flush()
 
 
