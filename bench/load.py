@@ -223,7 +223,9 @@ def measure(args, env: dict, db_url: str, port: int) -> dict:
         text = stop(server, log)
     # Logged by gunicorn when max_requests recycles a worker (config/gunicorn.py).
     report["worker_recycles"] = text.count("Autorestarting worker")
-    report["server_errors_logged"] = text.count('"level": "ERROR"')
+    errors = [line for line in text.splitlines() if '"level": "ERROR"' in line]
+    report["server_errors_logged"] = len(errors)
+    report["server_error_lines"] = [line[:1000] for line in errors[:5]]  # to read
     return report
 
 

@@ -30,14 +30,15 @@ REFUSAL = Refusal(
 )
 
 
-def form_context() -> dict:
-    """What the sign form's template needs for the traps; the stamp is new for
-    every response (a cached page must fill it in per response)."""
-    return {
-        "honeypot": HONEYPOT_FIELD,
-        "stamp_field": STAMP_FIELD,
-        "stamp": signing.dumps(time.time(), salt=_SALT),
-    }
+def new_stamp() -> str:
+    """This response's signed render time (campaign/page_cache.py fills it into
+    the cached page for each response)."""
+    return signing.dumps(time.time(), salt=_SALT)
+
+
+def form_context(*, stamp: str) -> dict:
+    """What the sign form's template needs for the traps."""
+    return {"honeypot": HONEYPOT_FIELD, "stamp_field": STAMP_FIELD, "stamp": stamp}
 
 
 def caught(data) -> bool:

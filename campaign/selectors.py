@@ -22,13 +22,50 @@ def _count_key(campaign_id: int) -> str:
     return f"campaign:{campaign_id}:confirmed-signatures"
 
 
-def signature_counts(*, campaign_ids: list[int]) -> dict[int, int]:
+def _last_count_key(campaign_id: int) -> str:
+    return f"campaign:{campaign_id}:confirmed-signatures:last"
+
+
+def _recount_lock_key(campaign_id: int) -> str:
+    return f"campaign:{campaign_id}:confirmed-signatures:recounting"
+
+
+# The last count is kept this long after the fresh one expires, to be served while
+# one process recounts; the lock outlives a slow COUNT(*) but not a crashed one.
+_LAST_COUNT_SECONDS = 24 * 3600
+_RECOUNT_LOCK_SECONDS = 30
+
+
+def signature_count_keys(*, campaign_id: int) -> list[str]:
+    """The cache keys signature_counts() reads, for a caller that fetches them in
+    the same round trip as its own keys (campaign/page_cache.py)."""
+    return [_count_key(campaign_id), _last_count_key(campaign_id)]
+
+
+def signature_counts(
+    *, campaign_ids: list[int], cached: dict | None = None
+) -> dict[int, int]:
     """Confirmed signatures per campaign: one cache round trip, and one grouped
-    query for whatever the cache did not have (never one query per campaign)."""
-    keys = {_count_key(pk): pk for pk in campaign_ids}
-    cached = cache.get_many(list(keys))
-    counts = {keys[key]: value for key, value in cached.items()}
-    missing = [pk for pk in campaign_ids if pk not in counts]
+    query for whatever the cache did not have (never one query per campaign).
+
+    Stampede protection: when a fresh count has expired, the first view to take a
+    short lock recounts; every other view meanwhile shows the last count (at most
+    one recount old). `cached`: the values of signature_count_keys() if the caller
+    has already fetched them."""
+    if cached is None:
+        keys = [k for pk in campaign_ids for k in signature_count_keys(campaign_id=pk)]
+        cached = cache.get_many(keys)
+    counts, missing = {}, []
+    for pk in campaign_ids:
+        fresh, last = cached.get(_count_key(pk)), cached.get(_last_count_key(pk))
+        if fresh is not None:
+            counts[pk] = fresh
+        elif last is not None and not cache.add(
+            _recount_lock_key(pk), 1, _RECOUNT_LOCK_SECONDS
+        ):
+            counts[pk] = last  # another process is recounting
+        else:
+            missing.append(pk)
     if missing:
         fresh = dict.fromkeys(missing, 0)
         rows = (
@@ -44,6 +81,10 @@ def signature_counts(*, campaign_ids: list[int]) -> dict[int, int]:
             {_count_key(pk): n for pk, n in fresh.items()},
             settings.SIGNATURE_COUNT_CACHE_SECONDS,
         )
+        cache.set_many(
+            {_last_count_key(pk): n for pk, n in fresh.items()}, _LAST_COUNT_SECONDS
+        )
+        cache.delete_many([_recount_lock_key(pk) for pk in missing])
         counts.update(fresh)
     return counts
 

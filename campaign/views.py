@@ -6,13 +6,13 @@ import re
 from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.response import TemplateResponse
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.client_ip import client_ip
 from letters.rendering import TemplateError
 
-from . import bot_traps, limits, privacy, replies, selectors, sources
+from . import bot_traps, limits, page_cache, privacy, replies, selectors, sources
 from .drafting import draft_letter
 from .forms import SignForm
 from .limits import Refusal
@@ -76,17 +76,26 @@ def _letter_previews(*, campaign, targets, form, nudge: bool = True) -> dict:
     }
 
 
-def _campaign_page(request, campaign, *, targets, state, form=None, status=200):
+def _campaign_page(
+    request, campaign, *, targets, state, form=None, status=200, version=None
+):
+    """The campaign page, rendered with its per-response values as slots
+    (page_cache.py), stored for the next visitors when `version` is given, and
+    filled in for this one."""
     signable = state is SigningState.OPEN
+    nonce, slots = page_cache.new_slots()
     if signable and form is None:
-        form = SignForm(campaign=campaign, initial=sources.source_initial(request))
+        # Where this visitor came from goes into slots too (page_cache.fill).
+        form = SignForm(campaign=campaign, initial=page_cache.source_slots(slots))
     context = {
         "campaign": campaign,
         "targets": targets,
-        "count": selectors.signature_count(campaign_id=campaign.pk),
         "state": state,
         "form": form if signable else None,
-        "bot_traps": bot_traps.form_context() if signable else None,
+        # In place of the CSRF context processor's: this visitor's goes in the slot.
+        "csrf_token": slots["csrf_token"],
+        "slots": slots,
+        "bot_traps": bot_traps.form_context(stamp=slots["stamp"]) if signable else None,
         "preview": _letter_previews(
             campaign=campaign,
             targets=targets,
@@ -97,31 +106,53 @@ def _campaign_page(request, campaign, *, targets, state, form=None, status=200):
             campaign_id=campaign.pk, targets=targets
         ),
     }
-    return TemplateResponse(request, "campaign/detail.html", context, status=status)
+    html = render_to_string("campaign/detail.html", context, request)
+    skeleton = page_cache.Skeleton(html, nonce, campaign, status)
+    if version is not None:
+        page_cache.store(
+            slug=campaign.slug, skeleton=skeleton, version=version, targets=targets
+        )
+    count = selectors.signature_count(campaign_id=campaign.pk)
+    return page_cache.fill(request, skeleton, count=count)
 
 
-def _refused(request, campaign, *, form: SignForm, refusal: Refusal, **page):
+def _page_again(request, campaign, *, form: SignForm, status=200):
+    """The page for a POST that signs nothing (errors, preview, refusal): 403
+    without the form if the campaign cannot be signed now."""
+    targets = selectors.campaign_targets(campaign=campaign)
+    state = selectors.campaign_signing_state(campaign=campaign, targets=targets)
+    if state is not SigningState.OPEN:
+        return _campaign_page(
+            request, campaign, targets=targets, state=state, status=403
+        )
+    page = {"targets": targets, "state": state}
+    return _campaign_page(request, campaign, **page, form=form, status=status)
+
+
+def _refused(request, campaign, *, form: SignForm, refusal: Refusal):
     """The page again, with what was typed and why it was not taken."""
     form.add_error(None, refusal.message)
-    response = _campaign_page(
-        request, campaign, **page, form=form, status=refusal.status
-    )
-    for name, value in refusal.headers.items():
-        response[name] = value
+    response = _page_again(request, campaign, form=form, status=refusal.status)
+    if response.status_code == refusal.status:
+        for name, value in refusal.headers.items():
+            response[name] = value
     return response
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def campaign_detail(request, slug: str):
-    campaign = get_object_or_404(selectors.campaigns_public(), slug=slug)
-    targets = selectors.campaign_targets(campaign=campaign)
-    state = selectors.campaign_signing_state(campaign=campaign, targets=targets)
-    page = {"targets": targets, "state": state}
     if request.method != "POST":
-        return _campaign_page(request, campaign, **page)
-    if state is not SigningState.OPEN:
-        return _campaign_page(request, campaign, **page, status=403)
-
+        return _campaign_view(request, slug)
+    # The campaign and its targets as the current cached page has them (no
+    # query), else from the database.
+    cached = page_cache.campaign_with_targets(slug=slug)
+    if cached is None:
+        campaign, targets = (
+            get_object_or_404(selectors.campaigns_public(), slug=slug),
+            None,
+        )
+    else:
+        campaign, targets = cached
     form = SignForm(request.POST, campaign=campaign)
     if "preview" in request.POST:
         # Without JavaScript, "Preview" re-renders the page with the letter drafted
@@ -129,27 +160,45 @@ def campaign_detail(request, slug: str):
         form.is_valid()
         form.drop_required_errors()
         if refusal := limits.preview_refusal(request):
-            return _refused(request, campaign, **page, form=form, refusal=refusal)
-        return _campaign_page(request, campaign, **page, form=form)
+            return _refused(request, campaign, form=form, refusal=refusal)
+        return _page_again(request, campaign, form=form)
     if bot_traps.caught(request.POST):
-        return _refused(request, campaign, **page, form=form, refusal=bot_traps.REFUSAL)
+        return _refused(request, campaign, form=form, refusal=bot_traps.REFUSAL)
     if not form.is_valid():
-        return _campaign_page(request, campaign, **page, form=form)
+        return _page_again(request, campaign, form=form)
     if refusal := limits.sign_refusal(request, campaign=campaign):
-        return _refused(request, campaign, **page, form=form, refusal=refusal)
+        return _refused(request, campaign, form=form, refusal=refusal)
+    # Nothing is rendered on the way to the redirect: campaign_sign() checks the
+    # campaign can be signed (with the cached targets, or one query).
     try:
         campaign_sign(
             campaign=campaign,
+            targets=targets,
             **form.cleaned_data,
             consent_text=form.consent,
             client_ip_hash=privacy.client_ip_hash(client_ip(request)),
         )
-    except CampaignNotSignable as exc:  # closed between page load and submit
+    except CampaignNotSignable as exc:  # closed, or closed since the page loaded
+        targets = selectors.campaign_targets(campaign=campaign)
         return _campaign_page(
             request, campaign, targets=targets, state=exc.state, status=403
         )
     # PRG, and the same redirect for a first signing and a repeat: no probing.
     return redirect("campaign:signed", slug=campaign.slug)
+
+
+def _campaign_view(request, slug: str):
+    """GET and HEAD: from the cache when the visitor is anonymous."""
+    cacheable = page_cache.servable(request)
+    if cacheable and (response := page_cache.cached_response(request, slug=slug)):
+        return response
+    campaign = get_object_or_404(selectors.campaigns_public(), slug=slug)
+    version = page_cache.current_version(campaign_id=campaign.pk) if cacheable else None
+    targets = selectors.campaign_targets(campaign=campaign)
+    state = selectors.campaign_signing_state(campaign=campaign, targets=targets)
+    return _campaign_page(
+        request, campaign, targets=targets, state=state, version=version
+    )
 
 
 @require_POST

@@ -284,6 +284,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 # --- Signing and delivery -----------------------------------------------------
 CONFIRMATION_TOKEN_MAX_AGE_DAYS = env.int("CONFIRMATION_TOKEN_MAX_AGE_DAYS", default=7)
 SIGNATURE_COUNT_CACHE_SECONDS = env.int("SIGNATURE_COUNT_CACHE_SECONDS", default=10)
+# The rendered campaign page is kept this long at most (campaign/page_cache.py);
+# admin edits replace it at once. 0: not cached.
+CAMPAIGN_PAGE_CACHE_SECONDS = env.int("CAMPAIGN_PAGE_CACHE_SECONDS", default=300)
 # Own words that make a letter personal: sent on its own under the default
 # delivery mode (campaign/services/routing.py).
 PERSONAL_LETTER_MIN_WORDS = env.int("PERSONAL_LETTER_MIN_WORDS", default=25)

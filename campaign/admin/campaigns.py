@@ -10,8 +10,10 @@ from django.utils.html import format_html, format_html_join
 from .. import dashboard_views, official_pages
 from ..models import Campaign, CampaignTarget, Letter, LetterStatus, Official
 from ..services.failing import officials_failing_clear
+from ..services.pages import campaign_pages_invalidate
 from ..services.retention import campaign_closing_record
 from ..services.routing import target_letters_reroute
+from .pages import RefreshesCampaignPages
 from .replies import ResponseRatesMixin
 
 
@@ -29,7 +31,7 @@ class FailingFilter(admin.SimpleListFilter):
 
 
 @admin.register(Official)
-class OfficialAdmin(ResponseRatesMixin, admin.ModelAdmin):
+class OfficialAdmin(RefreshesCampaignPages, ResponseRatesMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "position",
@@ -56,6 +58,9 @@ class OfficialAdmin(ResponseRatesMixin, admin.ModelAdmin):
             "letter(s) released.",
             messages.SUCCESS if cleared else messages.WARNING,
         )
+
+    def pages_invalidate(self, pks: list[int]) -> None:
+        campaign_pages_invalidate(official_ids=pks)
 
 
 class TargetInline(admin.TabularInline):
@@ -137,7 +142,7 @@ class CampaignChangeList(ChangeList):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(ResponseRatesMixin, admin.ModelAdmin):
+class CampaignAdmin(RefreshesCampaignPages, ResponseRatesMixin, admin.ModelAdmin):
     list_display = [
         "title",
         "slug",
@@ -164,6 +169,10 @@ class CampaignAdmin(ResponseRatesMixin, admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return CampaignChangeList
+
+    def pages_invalidate(self, pks: list[int]) -> None:
+        # Its targets are inlines, saved in the same transaction: covered too.
+        campaign_pages_invalidate(campaign_ids=pks)
 
     def get_urls(self):
         # The view checks login and permission itself (dashboard_views.py): a

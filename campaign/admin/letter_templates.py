@@ -20,12 +20,18 @@ from ..services.letter_previews import (
     letter_template_previews,
     letter_template_send_test,
 )
+from ..services.pages import campaign_pages_invalidate
+from .pages import RefreshesCampaignPages
 
 
-class CampaignLetterTemplateAdmin(LetterTemplateAdmin):
+class CampaignLetterTemplateAdmin(RefreshesCampaignPages, LetterTemplateAdmin):
     actions = ["send_test_letter"]
     change_form_template = "admin/letters/lettertemplate/change_form_with_previews.html"
     preview_template = "admin/letters/lettertemplate/preview.html"
+
+    def pages_invalidate(self, pks: list[int]) -> None:
+        # Also reached by reverting to an earlier version (history: save_model).
+        campaign_pages_invalidate(template_ids=pks)
 
     def get_urls(self):
         preview = self.admin_site.admin_view(self.preview_view)

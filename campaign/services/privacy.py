@@ -7,8 +7,9 @@ from django.db import transaction
 from django.db.models import Max
 
 from campaign import privacy
-from campaign.models import ConsentText, ErasureRecord, Signature
+from campaign.models import Campaign, ConsentText, ErasureRecord, Signature
 from campaign.services.anonymising import signature_withdraw
+from campaign.services.pages import campaign_pages_invalidate
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +21,10 @@ def consent_text_create(*, text: str) -> ConsentText:
         latest = ConsentText.objects.aggregate(n=Max("version"))["n"] or 0
         consent = ConsentText.objects.create(version=latest + 1, text=text.strip())
         transaction.on_commit(privacy.consent_text_forget)
+        # Every cached campaign page shows the wording beside its sign button.
+        campaign_pages_invalidate(
+            campaign_ids=Campaign.objects.values_list("pk", flat=True)
+        )
     return consent
 
 

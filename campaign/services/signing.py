@@ -11,6 +11,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models.constants import OnConflict
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,12 +23,16 @@ from campaign.models import (
     ConsentText,
     Letter,
     LetterStatus,
+    Official,
     Signature,
 )
 from campaign.selectors import ConfirmationState, SigningState
 from campaign.services import delivery
 from campaign.services.routing import letter_status_for
-from campaign.services.supporter_emails import supporter_email_queue
+from campaign.services.supporter_emails import (
+    supporter_email_build,
+    supporter_email_write,
+)
 from campaign.sources import NO_SOURCE, Source
 from campaign.validators import normalise_email
 from letters.rendering import UNSIGNED_MESSAGE, is_signed, validate_template
@@ -75,6 +80,7 @@ def campaign_sign(
     consent_text: ConsentText | None = None,
     client_ip_hash: str = "",
     source: Source = NO_SOURCE,
+    targets: list[Official] | None = None,
 ) -> Signature:
     """Store a pending signature and queue its confirmation email.
 
@@ -84,7 +90,9 @@ def campaign_sign(
     Raises CampaignNotSignable, or ValidationError for input a form should have
     refused (defence in depth: the model's own validators run here too).
     """
-    state = selectors.campaign_signing_state(campaign=campaign)
+    # `targets`: the campaign's active targets if the caller has them, current
+    # with `campaign` (the page cache's); otherwise one EXISTS query.
+    state = selectors.campaign_signing_state(campaign=campaign, targets=targets)
     if state is not SigningState.OPEN:
         raise CampaignNotSignable(campaign, state)
     if not consent_to_send:
@@ -115,11 +123,15 @@ def campaign_sign(
     )
     # The FK checks would query; both rows were just read.
     signature.clean_fields(exclude=["campaign", "consent_text"])
+    # A first signing's email, rendered before the transaction opens: the rows'
+    # locks are held only for the two INSERTs.
+    first_email = _confirmation_email(signature=signature, kind="confirm")
 
     with transaction.atomic():
-        existing = _signature_locked(signature) or _inserted_unless_raced(signature)
+        existing = _inserted_or_existing(signature)
         if existing is None:
-            _confirmation_queue(signature=signature, kind="confirm")
+            first_email.signature = signature
+            supporter_email_write(first_email)
         else:
             _resend_if_due(signature=existing)
     repeat = existing is not None
@@ -137,31 +149,41 @@ def campaign_sign(
     return signature
 
 
-def _signature_locked(signature: Signature) -> Signature | None:
-    return (
-        Signature.objects.select_for_update()
-        .filter(
-            campaign_id=signature.campaign_id,
-            email_normalised=signature.email_normalised,
+def _inserted_or_existing(signature: Signature) -> Signature | None:
+    """Insert a first signing and return None; or return the address's existing
+    signature for this campaign, locked until the transaction ends.
+
+    One statement for the common case: INSERT … ON CONFLICT DO NOTHING RETURNING
+    id. When the address has signed, or another request is inserting it right
+    now, PostgreSQL waits for that one and inserts nothing: no savepoint needed
+    and no failed statement to roll back. Django's public bulk_create() cannot say
+    whether a row was inserted, so this uses the queryset's _insert(), which
+    save() and bulk_create() are built on."""
+    opts = Signature._meta
+    fields = [f for f in opts.concrete_fields if not f.primary_key]
+    for _ in range(2):  # the existing row can be deleted between the two statements
+        rows = Signature.objects._insert(
+            [signature],
+            fields=fields,
+            returning_fields=[opts.pk],
+            on_conflict=OnConflict.IGNORE,
         )
-        .first()
-    )
-
-
-def _inserted_unless_raced(signature: Signature) -> Signature | None:
-    """Insert a first signing and return None; or, when another request inserted
-    the same address first, return that row (locked)."""
-    try:
-        # A savepoint: when two first signings race, the loser's INSERT fails on
-        # the unique constraint without aborting the caller's transaction.
-        with transaction.atomic():
-            signature.save(force_insert=True)
-    except IntegrityError:
-        existing = _signature_locked(signature)
-        if existing is None:  # not the duplicate: some other failure
-            raise
-        return existing
-    return None
+        if rows and rows[0]:
+            signature.pk = rows[0][0]
+            signature._state.adding = False
+            signature._state.db = Signature.objects.db
+            return None
+        existing = (
+            Signature.objects.select_for_update()
+            .filter(
+                campaign_id=signature.campaign_id,
+                email_normalised=signature.email_normalised,
+            )
+            .first()
+        )
+        if existing is not None:
+            return existing
+    raise IntegrityError("The signature could neither be inserted nor found.")
 
 
 def _resend_if_due(*, signature: Signature) -> None:
@@ -172,7 +194,9 @@ def _resend_if_due(*, signature: Signature) -> None:
     if latest and timezone.now() - latest.created_at < RESEND_INTERVAL:
         return
     if signature.status == Signature.Status.CONFIRMED:
-        _confirmation_queue(signature=signature, kind="already_signed")
+        supporter_email_write(
+            _confirmation_email(signature=signature, kind="already_signed")
+        )
         return
     if signature.token_expired():
         # The old link is dead anyway; a fresh token gives the new email a
@@ -180,12 +204,13 @@ def _resend_if_due(*, signature: Signature) -> None:
         signature.token = Signature._meta.get_field("token").get_default()
         signature.token_created_at = timezone.now()
         signature.save(update_fields=["token", "token_created_at"])
-    _confirmation_queue(signature=signature, kind="confirm")
+    supporter_email_write(_confirmation_email(signature=signature, kind="confirm"))
 
 
-def _confirmation_queue(*, signature: Signature, kind: str) -> ConfirmationEmail:
-    """Queue the email asking the supporter to confirm (or telling them they
-    already have). The link comes from settings.SITE_URL, in the web process."""
+def _confirmation_email(*, signature: Signature, kind: str) -> ConfirmationEmail:
+    """The email asking the supporter to confirm (or telling them they already
+    have), built but not written. The link comes from settings.SITE_URL, in the
+    web process."""
     campaign = signature.campaign
     context = {
         "signature": signature,
@@ -197,7 +222,7 @@ def _confirmation_queue(*, signature: Signature, kind: str) -> ConfirmationEmail
         + reverse("campaign:detail", args=[campaign.slug]),
         "max_age_days": settings.CONFIRMATION_TOKEN_MAX_AGE_DAYS,
     }
-    return supporter_email_queue(signature=signature, template=kind, context=context)
+    return supporter_email_build(signature=signature, template=kind, context=context)
 
 
 def signature_confirm(*, token: str) -> Signature:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from campaign.models import Campaign, Letter, Official, Signature
 from tests.factories import SignatureFactory
 from tests.pages.sign_form import form_data
-from tests.support.http import text
+from tests.support.http import csrf_token_in, text
 
 pytestmark = pytest.mark.django_db
 
@@ -175,8 +175,8 @@ def test_posts_without_a_csrf_token_are_refused(campaign, page_url):
 
 def test_with_a_csrf_token_the_strict_client_can_sign_and_confirm(campaign, page_url):
     strict = Client(enforce_csrf_checks=True)
-    token = strict.get(page_url).context["csrf_token"]
-    response = strict.post(page_url, form_data(csrfmiddlewaretoken=str(token)))
+    token = csrf_token_in(strict.get(page_url))
+    response = strict.post(page_url, form_data(csrfmiddlewaretoken=token))
     assert response.status_code == 302
 
     confirm_url = reverse("campaign:confirm", args=[Signature.objects.get().token])

@@ -38,6 +38,8 @@ def test_a_new_wording_is_shown_from_then_on_and_never_rewrites_the_old(
     client, campaign, django_capture_on_commit_callbacks
 ):
     first = _sign_through_the_page(client, campaign)
+    page = client.get(reverse("campaign:detail", args=[campaign.slug]))  # cached
+    assert privacy.DEFAULT_CONSENT_TEXT in page.content.decode()
     with django_capture_on_commit_callbacks(execute=True):  # forgets the cached one
         consent_text_create(text="I agree, and I have read the privacy notice.")
 

@@ -4,6 +4,7 @@ submitted as a browser would submit them (lxml reads the page's forms).
 Pages served in-process are fetched with Django's test client instead; `text()`
 reads either kind of response."""
 
+import re
 from urllib.parse import urlsplit, urlunsplit
 
 import lxml.html
@@ -16,6 +17,14 @@ from tests.support.waiting import wait_until
 def text(response) -> str:
     """A response's body as served (HTML entities left as they are)."""
     return response.content.decode()
+
+
+def csrf_token_in(response) -> str:
+    """The CSRF token a page's form posts (the campaign page fills it into cached
+    markup, so it is not in the template context)."""
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', text(response))
+    assert found, "no CSRF token on the page"
+    return found[1]
 
 
 def local_session() -> requests.Session:

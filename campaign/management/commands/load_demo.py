@@ -6,6 +6,7 @@ from django.db import transaction
 
 from campaign import demo
 from campaign.models import Campaign, DeliveryMode, Official
+from campaign.services.pages import campaign_pages_invalidate
 from letters.models import LetterTemplate
 
 
@@ -45,6 +46,8 @@ class Command(BaseCommand):
                 officials,
                 through_defaults={"delivery_mode": DeliveryMode.PERSONAL_AND_DIGEST},
             )
+        # A page cached before (a database reset under a live cache) is stale.
+        campaign_pages_invalidate(campaign_ids=[campaign.pk])
         verb = "Created" if created else "Kept existing"
         self.stdout.write(f"{verb} demo campaign /campaigns/{campaign.slug}/")
 

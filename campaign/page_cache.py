@@ -1,0 +1,249 @@
+"""The campaign page, rendered once per campaign and served from the cache.
+
+Rendering the page costs ~10 ms (the sign form through crispy-forms, each
+official's letter), and it is the same for every anonymous visitor but for four
+things, which the cached markup holds as slots filled in per response:
+
+- the CSRF token: each visitor their own (get_token(request), which also sets the
+  cookie): a shared token would let one visitor's page post as another;
+- the signed render time of the bot trap (campaign/bot_traps.py);
+- where this visitor came from (sources.source_initial(): the link's utm_*
+  and ref parameters, the referring host), in the sign form's hidden fields;
+- the signature count (selectors.signature_counts(): at most
+  SIGNATURE_COUNT_CACHE_SECONDS stale), rendered into its small fragments.
+
+Everything else on the page is as of its rendering, including the replies
+supporters report (campaign/replies.py): those show within
+CAMPAIGN_PAGE_CACHE_SECONDS.
+
+A slot is a marker with a random part drawn for each rendering, so no text in the
+page (a campaign's own, or what a supporter typed into a form shown again) can
+pose as one.
+
+Freshness: each campaign has a version in the cache; admin edits of the campaign,
+its letter template or its officials change it after commit
+(services/pages.py: campaign_pages_invalidate), and a page rendered under an older
+version is not served. A page is also dropped after CAMPAIGN_PAGE_CACHE_SECONDS
+and at the campaign's next opening or closing time, so time-based changes show.
+The version is read right after the campaign row, before the rest of the page is
+read; an edit committed between the two is seen at the latest after the TTL.
+
+Each process also keeps the pages it served (`_local`), checked against the
+cache's version on every view.
+
+Only anonymous GETs and HEADs are served from here; a page with a form bound to
+what someone typed (errors, a preview) is rendered by the same code and filled in
+at once, never stored.
+"""
+
+import re
+import secrets
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
+from django.utils.html import escape
+
+from . import bot_traps, selectors, sources
+from .models import Campaign, Official
+
+# The count's fragments: rendered per response from the campaign and the count.
+_COUNT_SLOTS = {
+    "progress": "campaign/_progress.html",
+    "closed_count": "campaign/_closed_count.html",
+}
+# The sign form's hidden fields saying where the visitor came from (sources.py).
+_SOURCE_SLOTS = {f"source_{name}": name for name in sources.FIELDS}
+SLOT_NAMES = ("csrf_token", "stamp", *_COUNT_SLOTS, *_SOURCE_SLOTS)
+
+
+def _page_key(slug: str) -> str:
+    return f"campaign-page:{slug}"
+
+
+def _version_key(campaign_id: int) -> str:
+    return f"campaign:{campaign_id}:page-version"
+
+
+def _new_version() -> str:
+    return secrets.token_hex(8)
+
+
+def current_version(*, campaign_id: int) -> str:
+    """The campaign's page version, created if the cache has none: a random one, so
+    a version lost with the cache never matches a page stored before."""
+    key = _version_key(campaign_id)
+    version = cache.get(key)
+    if version is None:
+        cache.add(key, _new_version(), None)
+        version = cache.get(key)
+    return version
+
+
+def versions_bump(*, campaign_ids: list[int]) -> None:
+    """Make every stored page of these campaigns stale (called after commit)."""
+    cache.set_many({_version_key(pk): _new_version() for pk in campaign_ids}, None)
+
+
+@dataclass(frozen=True)
+class Skeleton:
+    """A rendered page whose per-response values are still slots."""
+
+    html: str
+    nonce: str
+    campaign: Campaign  # what the count's fragments read (pk, goal)
+    status: int = 200
+
+    def marker(self, name: str) -> str:
+        return _marker(self.nonce, name)
+
+
+@dataclass(frozen=True)
+class _Stored:
+    skeleton: Skeleton
+    version: str
+    valid_until: float  # time.time()
+    targets: list[Official]  # the campaign's active targets when rendered
+
+
+def _marker(nonce: str, name: str) -> str:
+    return f"qp-slot-{nonce}-{name}"
+
+
+def new_slots() -> tuple[str, dict[str, str]]:
+    """A fresh nonce, and the markers to render in place of each slot's value."""
+    nonce = secrets.token_hex(8)
+    return nonce, {name: _marker(nonce, name) for name in SLOT_NAMES}
+
+
+def source_slots(slots: dict[str, str]) -> dict[str, str]:
+    """The sign form's `initial` for the source fields: their slots' markers."""
+    return {name: slots[slot] for slot, name in _SOURCE_SLOTS.items()}
+
+
+def fill(request: HttpRequest, skeleton: Skeleton, *, count: int) -> HttpResponse:
+    """The page for this response: the skeleton with its slots filled in."""
+    values = {
+        "csrf_token": get_token(request),
+        "stamp": bot_traps.new_stamp(),
+    }
+    # Each visitor's own source, escaped: it is what they (or a link) sent.
+    source = sources.source_initial(request)
+    values.update({slot: escape(source[name]) for slot, name in _SOURCE_SLOTS.items()})
+    html = skeleton.html
+    for name, template in _COUNT_SLOTS.items():
+        if skeleton.marker(name) in html:
+            context = {"campaign": skeleton.campaign, "count": count}
+            values[name] = render_to_string(template, context).strip()
+    html = re.sub(
+        _marker(skeleton.nonce, r"(\w+)"), lambda m: values.get(m[1], ""), html
+    )
+    return HttpResponse(html, status=skeleton.status)
+
+
+def servable(request: HttpRequest) -> bool:
+    """Whether this request may be answered from (and may fill) the cache."""
+    if request.method not in ("GET", "HEAD"):
+        return False
+    # No session cookie: anonymous without loading a session.
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return True
+    return not request.user.is_authenticated
+
+
+# Each process keeps the pages it last served, so a warm view fetches only the
+# version and the count (one round trip of a few bytes) instead of the ~30 kB page;
+# a copy whose version no longer matches the cache's is never served.
+_local: dict[str, _Stored] = {}
+_LOCAL_MAX = 200  # pages; more campaigns than this: the oldest are forgotten
+
+
+def _remember(slug: str, stored: _Stored) -> None:
+    if slug not in _local and len(_local) >= _LOCAL_MAX:
+        del _local[next(iter(_local))]
+    _local[slug] = stored
+
+
+def _shared(slug: str) -> _Stored | None:
+    stored = cache.get(_page_key(slug))
+    if stored is not None:
+        _remember(slug, stored)
+    return stored
+
+
+def _current(slug: str, *extra_keys: str) -> tuple[_Stored | None, dict]:
+    """This slug's page if it is still current, and the cache's values of the
+    campaign's `extra_keys` (fetched in the same round trip as the version)."""
+    now = time.time()
+    stored, local = _local.get(slug), True
+    if stored is None or now >= stored.valid_until:
+        stored, local = _shared(slug), False
+    if stored is None or now >= stored.valid_until:
+        return None, {}
+    version_key = _version_key(stored.skeleton.campaign.pk)
+    cached = cache.get_many([version_key, *extra_keys])
+    version = cached.get(version_key)
+    if version != stored.version and local:
+        # This process's copy is old (or the slug now belongs to another campaign,
+        # whose page then has another version): the shared one may be current.
+        stored = _shared(slug)
+        if stored is None or now >= stored.valid_until:
+            return None, {}
+    if version is None or stored.version != version:
+        return None, {}
+    return stored, cached
+
+
+def cached_response(request: HttpRequest, *, slug: str) -> HttpResponse | None:
+    """The page from the cache, filled in for this request; None on a miss.
+    One cache round trip and no query while this process has the page and the
+    count is fresh."""
+    # The count's keys ride along with the version when this process knows
+    # which campaign the slug is.
+    known = _local.get(slug)
+    known_id = known.skeleton.campaign.pk if known else None
+    count_keys = (
+        selectors.signature_count_keys(campaign_id=known_id) if known_id else []
+    )
+    stored, cached = _current(slug, *count_keys)
+    if stored is None:
+        return None
+    campaign_id = stored.skeleton.campaign.pk
+    counts = selectors.signature_counts(
+        campaign_ids=[campaign_id], cached=cached if campaign_id == known_id else None
+    )
+    return fill(request, stored.skeleton, count=counts[campaign_id])
+
+
+def campaign_with_targets(*, slug: str) -> tuple[Campaign, list[Official]] | None:
+    """The campaign (with its letter template) and its active targets as the
+    current cached page shows them, for a sign POST: no query. None when there is
+    no current page; the caller reads the database."""
+    stored, _ = _current(slug)
+    if stored is None:
+        return None
+    return stored.skeleton.campaign, stored.targets
+
+
+def store(
+    *, slug: str, skeleton: Skeleton, version: str, targets: list[Official]
+) -> None:
+    """Keep a page rendered under `version` for the next visitors."""
+    now = time.time()
+    ttl = settings.CAMPAIGN_PAGE_CACHE_SECONDS
+    if ttl <= 0:
+        return
+    # The page changes by itself when the campaign opens or closes.
+    boundaries = [
+        moment.timestamp()
+        for moment in (skeleton.campaign.opens_at, skeleton.campaign.closes_at)
+        if moment is not None and moment.timestamp() > now
+    ]
+    valid_until = min([now + ttl, *boundaries])
+    stored = _Stored(skeleton, version, valid_until, targets)
+    cache.set(_page_key(slug), stored, ttl)
+    _remember(slug, stored)
