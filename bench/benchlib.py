@@ -81,3 +81,24 @@ def stop(server: subprocess.Popen, log: Path) -> str:
     text = log.read_text(errors="replace")
     log.unlink()
     return text
+
+
+def bench_template_and_officials():
+    """The letter template and the two officials every bench campaign writes to
+    (call after django.setup(); officials' addresses are example.org)."""
+    from campaign.models import Official
+    from letters.models import LetterTemplate
+
+    template = LetterTemplate.objects.create(
+        name="Bench", subject_template="About", body_template="Dear {{ official.name }}"
+    )
+    officials = [
+        Official.objects.create(
+            name=f"Official {i}",
+            position="Minister",
+            salutation=f"Dear Official {i}",
+            email=f"official{i}@example.org",
+        )
+        for i in (1, 2)
+    ]
+    return template, officials

@@ -76,11 +76,14 @@ def load_rows(campaign_id: int, rows: int) -> float:
             INSERT INTO campaign_signature (
                 campaign_id, full_name, email, email_normalised, postcode, town,
                 personal_paragraph, letter_body, consent_to_send, keep_updated,
-                status, token, token_created_at, created_at, confirmed_at)
+                status, token, token_created_at, created_at, confirmed_at,
+                utm_source, utm_medium, utm_campaign, ref, referrer_host,
+                client_ip_hash)
             SELECT %s, 'Signer ' || n, 'signer' || n || '@example.com',
                    'signer' || n || '@example.com', 'N1 9GU', 'London', '', '',
                    true, false, 'confirmed', md5(n::text) || md5('t' || n::text),
-                   now(), now() - (n || ' seconds')::interval, now()
+                   now(), now() - (n || ' seconds')::interval, now(),
+                   '', '', '', '', '', ''
             FROM generate_series(1, %s) AS n
             """,
             [campaign_id, rows],

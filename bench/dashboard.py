@@ -32,7 +32,14 @@ import sys
 import time
 
 import psycopg2
-from benchlib import OUT, PYTHON, ROOT, add_database_arguments, admin_sql
+from benchlib import (
+    OUT,
+    PYTHON,
+    ROOT,
+    add_database_arguments,
+    admin_sql,
+    bench_template_and_officials,
+)
 
 SLUG = "bench-dashboard"
 
@@ -41,7 +48,7 @@ INSERT INTO campaign_signature (
     campaign_id, full_name, email, email_normalised, postcode, town,
     personal_paragraph, letter_body, consent_to_send, keep_updated, status, token,
     token_created_at, created_at, confirmed_at, utm_source, utm_medium,
-    utm_campaign, ref, referrer_host)
+    utm_campaign, ref, referrer_host, client_ip_hash)
 SELECT
     %(campaign)s, 'Signer ' || g, 'signer' || g || '@example.com',
     'signer' || g || '@example.com',
@@ -55,7 +62,8 @@ SELECT
     (ARRAY['', '', 'email', 'whatsapp', 'x', 'facebook', 'newsletter'])[g %% 7 + 1],
     CASE WHEN g %% 7 = 6 THEN 'email' ELSE '' END, '',
     CASE WHEN g %% 11 = 0 THEN 'partner-' || (g %% 5) ELSE '' END,
-    CASE WHEN g %% 7 = 1 THEN 'news' || (g %% 30) || '.example.org' ELSE '' END
+    CASE WHEN g %% 7 = 1 THEN 'news' || (g %% 30) || '.example.org' ELSE '' END,
+    ''
 FROM generate_series(1, %(rows)s) AS g,
      LATERAL (SELECT now() - g * (interval '60 days' / %(rows)s)) AS s(t)
 """
@@ -63,7 +71,8 @@ FROM generate_series(1, %(rows)s) AS g,
 LETTERS_SQL = """
 INSERT INTO campaign_letter (
     status, attempts, last_error, next_attempt_at, claimed_at, sent_at, message_id,
-    created_at, updated_at, signature_id, official_id, subject, body, own_words)
+    created_at, updated_at, signature_id, official_id, subject, body, own_words,
+    bounce_code, bounce_diagnostic)
 SELECT
     CASE WHEN s.id %% 53 = 0 AND o.n = 2 THEN 'failed'
          WHEN s.id %% 31 = 0 THEN 'pending'
@@ -71,7 +80,7 @@ SELECT
          WHEN s.id %% 17 = 0 THEN 'held' ELSE 'sent' END,
     1, '', NULL, NULL, s.confirmed_at, '', s.confirmed_at, s.confirmed_at,
     s.id, o.id, 'About the campaign', 'Dear Official, please act.',
-    CASE WHEN s.id %% 7 = 0 THEN 40 ELSE 0 END
+    CASE WHEN s.id %% 7 = 0 THEN 40 ELSE 0 END, '', ''
 FROM campaign_signature s
 CROSS JOIN (SELECT id, row_number() OVER (ORDER BY id) AS n
             FROM campaign_official WHERE id = ANY(%(officials)s)) AS o
@@ -125,23 +134,11 @@ def prepare(args, db_url: str) -> None:
 def load(args, db_url: str):
     from django.db import connection
 
-    from campaign.models import Campaign, Official
-    from letters.models import LetterTemplate
+    from campaign.models import Campaign
 
     if args.reuse:
         return Campaign.objects.get(slug=SLUG), {}
-    template = LetterTemplate.objects.create(
-        name="Bench", subject_template="About", body_template="Dear {{ official.name }}"
-    )
-    officials = [
-        Official.objects.create(
-            name=f"Official {i}",
-            position="Minister",
-            salutation=f"Dear Official {i}",
-            email=f"official{i}@example.org",
-        )
-        for i in (1, 2)
-    ]
+    template, officials = bench_template_and_officials()
     campaign = Campaign.objects.create(
         slug=SLUG,
         title="Bench dashboard",

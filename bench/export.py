@@ -40,7 +40,12 @@ import time
 from pathlib import Path
 
 import psycopg2
-from benchlib import ROOT, add_database_arguments, admin_sql
+from benchlib import (
+    ROOT,
+    add_database_arguments,
+    admin_sql,
+    bench_template_and_officials,
+)
 
 # The suite's process manager (benchlib has put the repository on the path).
 from tests.support.processes import LiveProcess, free_port
@@ -90,7 +95,8 @@ SIGNATURES_SQL = """
 INSERT INTO campaign_signature (
     campaign_id, full_name, email, email_normalised, postcode, town,
     personal_paragraph, letter_body, consent_to_send, keep_updated, status, token,
-    token_created_at, created_at, confirmed_at)
+    token_created_at, created_at, confirmed_at, utm_source, utm_medium, utm_campaign,
+    ref, referrer_host, client_ip_hash)
 SELECT
     %(campaign)s,
     CASE
@@ -114,7 +120,8 @@ SELECT
     CASE WHEN g %% 20 = 0 THEN 'pending' ELSE 'confirmed' END,
     md5(g::text) || '-' || g,
     t, t,
-    CASE WHEN g %% 20 = 0 THEN NULL ELSE t + interval '7 minutes' END
+    CASE WHEN g %% 20 = 0 THEN NULL ELSE t + interval '7 minutes' END,
+    '', '', '', '', '', ''
 FROM generate_series(1, %(rows)s) AS g,
      LATERAL (SELECT timestamptz '2024-01-01 00:00+00' + g * interval '20 s') AS s(t)
 """
@@ -124,12 +131,13 @@ FROM generate_series(1, %(rows)s) AS g,
 LETTERS_SQL = """
 INSERT INTO campaign_letter (
     status, attempts, last_error, next_attempt_at, claimed_at, sent_at, message_id,
-    created_at, updated_at, signature_id, official_id, subject, body, own_words)
+    created_at, updated_at, signature_id, official_id, subject, body, own_words,
+    bounce_code, bounce_diagnostic)
 SELECT
     CASE WHEN s.id %% 53 = 0 AND o.n = 2 THEN 'failed'
          WHEN s.id %% 31 = 0 THEN 'pending' ELSE 'sent' END,
     1, '', NULL, NULL, s.confirmed_at, '', s.confirmed_at, s.confirmed_at,
-    s.id, o.id, 'About the campaign', 'Dear Official, please act.', 0
+    s.id, o.id, 'About the campaign', 'Dear Official, please act.', 0, '', ''
 FROM campaign_signature s
 CROSS JOIN (SELECT id, row_number() OVER (ORDER BY id) AS n
             FROM campaign_official WHERE id = ANY(%(officials)s)) AS o
@@ -154,25 +162,13 @@ def load(args, db_url: str) -> dict:
     django.setup()
     from django.db import connection
 
-    from campaign.models import Campaign, Letter, Official
-    from letters.models import LetterTemplate
+    from campaign.models import Campaign, Letter
 
     if args.reuse:
         campaign = Campaign.objects.get(slug=SLUG)
         args.rows = campaign.signatures.count()
         return {"campaign": campaign, "letters": Letter.objects.count()}
-    template = LetterTemplate.objects.create(
-        name="Bench", subject_template="About", body_template="Dear {{ official.name }}"
-    )
-    officials = [
-        Official.objects.create(
-            name=f"Official {i}",
-            position="Minister",
-            salutation=f"Dear Official {i}",
-            email=f"official{i}@example.org",
-        )
-        for i in (1, 2)
-    ]
+    template, officials = bench_template_and_officials()
     campaign = Campaign.objects.create(
         slug=SLUG,
         title="Bench export",

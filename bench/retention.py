@@ -29,20 +29,28 @@ import threading
 import time
 
 import psycopg2
-from benchlib import OUT, PYTHON, ROOT, add_database_arguments, admin_sql
+from benchlib import (
+    OUT,
+    PYTHON,
+    ROOT,
+    add_database_arguments,
+    admin_sql,
+    bench_template_and_officials,
+)
 
 SIGNATURES_SQL = """
 INSERT INTO campaign_signature (
     campaign_id, full_name, email, email_normalised, postcode, town,
     personal_paragraph, letter_body, consent_to_send, keep_updated, status, token,
-    token_created_at, created_at, confirmed_at, client_ip_hash)
+    token_created_at, created_at, confirmed_at, client_ip_hash, utm_source,
+    utm_medium, utm_campaign, ref, referrer_host)
 SELECT
     %(campaign)s, 'Signer Number ' || g, 'signer' || g || '@example.com',
     %(campaign)s || '-signer' || g || '@example.com', 'SW1A ' || (g %% 10) || 'AA',
     (ARRAY['London', 'Leeds', 'Cardiff', 'Glasgow', 'Belfast', ''])[g %% 6 + 1],
     CASE WHEN g %% 10 = 0 THEN 'My own words, #' || g ELSE '' END,
     '', true, g %% 2 = 0, 'confirmed', md5(%(campaign)s || '-' || g),
-    t, t, t + interval '7 minutes', md5(g::text) || md5(g::text)
+    t, t, t + interval '7 minutes', md5(g::text) || md5(g::text), '', '', '', '', ''
 FROM generate_series(1, %(rows)s) AS g,
      LATERAL (SELECT timestamptz '2024-01-01 00:00+00' + g * interval '20 s') AS s(t)
 """
@@ -50,10 +58,11 @@ FROM generate_series(1, %(rows)s) AS g,
 LETTERS_SQL = """
 INSERT INTO campaign_letter (
     status, attempts, last_error, next_attempt_at, claimed_at, sent_at, message_id,
-    created_at, updated_at, signature_id, official_id, subject, body, own_words)
+    created_at, updated_at, signature_id, official_id, subject, body, own_words,
+    bounce_code, bounce_diagnostic)
 SELECT 'sent', 1, '', NULL, NULL, s.confirmed_at, '', s.confirmed_at,
     s.confirmed_at, s.id, o.id, 'About the campaign',
-    'Dear Official, please act. Yours, ' || s.full_name, 0
+    'Dear Official, please act. Yours, ' || s.full_name, 0, '', ''
 FROM campaign_signature s CROSS JOIN campaign_official o
 WHERE s.campaign_id = %(campaign)s
 """
@@ -74,6 +83,8 @@ def django_env(db_url: str) -> dict:
         "DATABASE_URL": db_url,
         "DJANGO_SECRET_KEY": "bench-only-not-secret",
         "DJANGO_DEBUG": "0",
+        # Console mail with DEBUG off on purpose (quillpost.E001 would stop migrate).
+        "EMAIL_ALLOW_TEST_SINK": "1",
         "LOG_LEVEL": "WARNING",
         "CELERY_BROKER_URL": "",
         "CACHE_URL": "locmemcache://",
@@ -102,21 +113,9 @@ def load(args, db_url: str) -> tuple[list, object]:
     from django.db import connection
     from django.utils import timezone
 
-    from campaign.models import Campaign, Official
-    from letters.models import LetterTemplate
+    from campaign.models import Campaign
 
-    template = LetterTemplate.objects.create(
-        name="Bench", subject_template="About", body_template="Dear {{ official.name }}"
-    )
-    officials = [
-        Official.objects.create(
-            name=f"Official {i}",
-            position="Minister",
-            salutation=f"Dear Official {i}",
-            email=f"official{i}@example.org",
-        )
-        for i in (1, 2)
-    ]
+    template, officials = bench_template_and_officials()
     closed_at = timezone.now() - timedelta(days=200)
     closed = []
     for run in range(args.runs):
@@ -176,9 +175,11 @@ class Signer(threading.Thread):
                         "INSERT INTO campaign_signature (campaign_id, full_name, "
                         "email, email_normalised, postcode, town, personal_paragraph,"
                         " letter_body, consent_to_send, keep_updated, status, token, "
-                        "token_created_at, created_at, client_ip_hash) VALUES "
+                        "token_created_at, created_at, client_ip_hash, utm_source, "
+                        "utm_medium, utm_campaign, ref, referrer_host) VALUES "
                         "(%s, 'Live Signer', %s, %s, 'N1 1AA', '', '', '', true, "
-                        "false, 'pending', md5(%s), now(), now(), '')",
+                        "false, 'pending', md5(%s), now(), now(), '', '', '', '', "
+                        "'', '')",
                         (
                             self.campaign_id,
                             f"live{n}@example.com",
