@@ -1,0 +1,95 @@
+"""Handing an update's copies to the worker as they fall due.
+
+Each copy's moment is fixed when the rows are written (sending.py: the start
+plus its place in line at UPDATE_SEND_RATE_PER_MINUTE). Here, at the start, on
+resume and then every sweep interval (beat), the copies due within the next
+QUEUE_AHEAD are published in small batches, each with the countdown that makes
+it arrive when its last copy is due. `Update.queued_until` remembers how far an
+update has been handed out, so no copy is published twice by this; a message
+the broker loses is the sweeper's, as for every outbox row.
+"""
+
+import math
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from campaign.models import Update, UpdateEmail, UpdateEmailStatus
+from campaign.services.delivery import update_emails_enqueue
+
+# How far ahead copies are published: a few beats, so a late beat never leaves
+# the worker idle, and far below the countdown bound (policy.countdown).
+QUEUE_AHEAD = timedelta(minutes=3)
+# A batch covers at most this much of the schedule: at a low rate, a full
+# DELIVERY_BATCH_SIZE would hold its first copy back for minutes.
+BATCH_SPAN_SECONDS = 10
+
+
+def _batch_size() -> int:
+    rate = settings.UPDATE_SEND_RATE_PER_MINUTE
+    size = settings.DELIVERY_BATCH_SIZE
+    if rate > 0:
+        size = min(size, math.ceil(rate * BATCH_SPAN_SECONDS / 60))
+    return max(size, 1)
+
+
+def batches(
+    due: list[tuple[int, datetime]], *, now: datetime, size: int
+) -> list[tuple[float, list[int]]]:
+    """(countdown, ids) per batch of `size` copies in schedule order: each runs
+    when its last copy is due (the claim takes no copy before its moment)."""
+    out = []
+    for start in range(0, len(due), size):
+        batch = due[start : start + size]
+        wait = max((batch[-1][1] - now).total_seconds(), 0.0)
+        out.append((wait, [pk for pk, _ in batch]))
+    return out
+
+
+def _publish(due: list[tuple[int, datetime]]) -> None:
+    size = _batch_size()
+    for wait, ids in batches(due, now=timezone.now(), size=size):
+        update_emails_enqueue(update_email_ids=ids, countdown=wait, size=size)
+
+
+def update_enqueue_due(*, update_id: int, now: datetime | None = None) -> int:
+    """Publish the update's copies due before now + QUEUE_AHEAD not published
+    yet. Returns how many. Nothing for an update paused or cancelled."""
+    now = now or timezone.now()
+    horizon = now + QUEUE_AHEAD
+    with transaction.atomic():
+        # skip_locked: a beat and a resume at once; the other one does it.
+        update = (
+            Update.objects.select_for_update(skip_locked=True)
+            .filter(pk=update_id, status=Update.Status.SENDING)
+            .first()
+        )
+        if update is None:
+            return 0
+        rows = UpdateEmail.objects.filter(
+            update_id=update_id,
+            status=UpdateEmailStatus.PENDING,
+            next_attempt_at__lte=horizon,
+        )
+        if update.queued_until is not None:
+            rows = rows.filter(next_attempt_at__gt=update.queued_until)
+        due = list(
+            rows.order_by("next_attempt_at", "pk").values_list("pk", "next_attempt_at")
+        )
+        update.queued_until = horizon
+        update.save(update_fields=["queued_until"])
+        if due:
+            transaction.on_commit(lambda: _publish(due), robust=True)
+    return len(due)
+
+
+def updates_enqueue_due() -> dict[int, int]:
+    """update_enqueue_due for every update being sent (beat)."""
+    sending = Update.objects.filter(status=Update.Status.SENDING)
+    now = timezone.now()
+    return {
+        pk: update_enqueue_due(update_id=pk, now=now)
+        for pk in sending.values_list("pk", flat=True)
+    }
