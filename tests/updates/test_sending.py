@@ -51,9 +51,9 @@ def test_filters_by_signing_date_and_official(campaign):
     }
     for field, (value, expected) in cases.items():
         update = draft(campaign, **{field: value})
-        assert {*updates.update_audience(update=update).values_list("pk", flat=True)} == (
-            expected
-        ), field
+        assert {
+            *updates.update_audience(update=update).values_list("pk", flat=True)
+        } == (expected), field
 
 
 def test_sending_writes_every_row_in_one_statement(
@@ -128,12 +128,17 @@ def test_the_pacer_hands_out_each_copy_once_as_it_falls_due(
 
 def test_batches_run_when_their_last_copy_is_due():
     now = timezone.now()
-    due = [(pk, now + timedelta(seconds=pk)) for pk in range(1, 26)]
-    planned = batches(due, now=now, size=10)
-    assert planned == [
-        (10.0, list(range(1, 11))),
-        (20.0, list(range(11, 21))),
-        (25.0, list(range(21, 26))),
+    every_half_second = [(pk, now + timedelta(seconds=pk / 2)) for pk in range(1, 13)]
+    assert batches(every_half_second, now=now, size=100) == [
+        (2.5, [1, 2, 3, 4, 5]),  # at most BATCH_SPAN (2 s) of the schedule
+        (5.0, [6, 7, 8, 9, 10]),
+        (6.0, [11, 12]),
+    ]
+    all_at_once = [(pk, now) for pk in range(1, 26)]
+    assert [ids for _, ids in batches(all_at_once, now=now, size=10)] == [
+        list(range(1, 11)),
+        list(range(11, 21)),
+        list(range(21, 26)),
     ]
 
 

@@ -9,7 +9,6 @@ update has been handed out, so no copy is published twice by this; a message
 the broker loses is the sweeper's, as for every outbox row.
 """
 
-import math
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -22,34 +21,37 @@ from campaign.services.delivery import update_emails_enqueue
 # How far ahead copies are published: a few beats, so a late beat never leaves
 # the worker idle, and far below the countdown bound (policy.countdown).
 QUEUE_AHEAD = timedelta(minutes=3)
-# A batch covers at most this much of the schedule: at a low rate, a full
-# DELIVERY_BATCH_SIZE would hold its first copy back for minutes.
-BATCH_SPAN_SECONDS = 10
-
-
-def _batch_size() -> int:
-    rate = settings.UPDATE_SEND_RATE_PER_MINUTE
-    size = settings.DELIVERY_BATCH_SIZE
-    if rate > 0:
-        size = min(size, math.ceil(rate * BATCH_SPAN_SECONDS / 60))
-    return max(size, 1)
+# A batch covers at most this much of the schedule (and DELIVERY_BATCH_SIZE
+# copies): at a low rate, a full batch would hold its first copy back for
+# minutes. Read from the rows' own times, so whichever process paces an update
+# batches it the same way.
+BATCH_SPAN = timedelta(seconds=2)
 
 
 def batches(
     due: list[tuple[int, datetime]], *, now: datetime, size: int
 ) -> list[tuple[float, list[int]]]:
-    """(countdown, ids) per batch of `size` copies in schedule order: each runs
-    when its last copy is due (the claim takes no copy before its moment)."""
-    out = []
-    for start in range(0, len(due), size):
-        batch = due[start : start + size]
-        wait = max((batch[-1][1] - now).total_seconds(), 0.0)
-        out.append((wait, [pk for pk, _ in batch]))
+    """(countdown, ids) per batch of copies in schedule order: at most `size`,
+    spanning at most BATCH_SPAN; each runs when its last copy is due (the claim
+    takes no copy before its moment)."""
+    out: list[tuple[float, list[int]]] = []
+    ids: list[int] = []
+    first = last = None
+    for pk, at in due:
+        if ids and (len(ids) >= size or at - first > BATCH_SPAN):
+            out.append((max((last - now).total_seconds(), 0.0), ids))
+            ids = []
+        if not ids:
+            first = at
+        ids.append(pk)
+        last = at
+    if ids:
+        out.append((max((last - now).total_seconds(), 0.0), ids))
     return out
 
 
 def _publish(due: list[tuple[int, datetime]]) -> None:
-    size = _batch_size()
+    size = max(settings.DELIVERY_BATCH_SIZE, 1)
     for wait, ids in batches(due, now=timezone.now(), size=size):
         update_emails_enqueue(update_email_ids=ids, countdown=wait, size=size)
 
