@@ -64,9 +64,11 @@ def test_sending_writes_every_row_in_one_statement(
     update = draft(campaign)
     # Savepoint, take the draft, load it, count, INSERT … SELECT, save, release:
     # the same seven statements for 300 rows as for 100,000.
-    with django_capture_on_commit_callbacks() as callbacks:
-        with django_assert_num_queries(7):
-            sent = updates.update_send(update_id=update.pk)
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        django_assert_num_queries(7),
+    ):
+        sent = updates.update_send(update_id=update.pk)
     assert len(callbacks) == 1  # the pacing task, after commit
     assert sent.recipients == 300
     assert sent.signature_count == 305
@@ -115,15 +117,17 @@ def test_the_pacer_hands_out_each_copy_once_as_it_falls_due(
 ):
     settings.UPDATE_SEND_RATE_PER_MINUTE = 60  # 3 minutes ahead: 180 copies
     supporters(campaign, 400)
-    with time_machine.travel(timezone.now(), tick=False) as clock:
-        with django_capture_on_commit_callbacks():  # leave the worker out of it
-            update = updates.update_send(update_id=draft(campaign).pk)
-            assert updates.update_enqueue_due(update_id=update.pk) == 181
-            assert updates.update_enqueue_due(update_id=update.pk) == 0
-            clock.shift(QUEUE_AHEAD)
-            assert updates.update_enqueue_due(update_id=update.pk) == 180
-            updates.update_pause(update_id=update.pk)
-            assert updates.updates_enqueue_due() == {}
+    with (
+        time_machine.travel(timezone.now(), tick=False) as clock,
+        django_capture_on_commit_callbacks(),  # leave the worker out of it
+    ):
+        update = updates.update_send(update_id=draft(campaign).pk)
+        assert updates.update_enqueue_due(update_id=update.pk) == 181
+        assert updates.update_enqueue_due(update_id=update.pk) == 0
+        clock.shift(QUEUE_AHEAD)
+        assert updates.update_enqueue_due(update_id=update.pk) == 180
+        updates.update_pause(update_id=update.pk)
+        assert updates.updates_enqueue_due() == {}
 
 
 def test_batches_run_when_their_last_copy_is_due():
