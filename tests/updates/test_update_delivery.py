@@ -133,6 +133,7 @@ def test_pause_holds_the_rest_and_resume_sends_them_once(
     assert before + paused == 100
     assert UpdateEmail.objects.filter(update=update, status="paused").count() == paused
 
+    settings.UPDATE_SEND_RATE_PER_MINUTE = 0  # the rest at once, from now
     updates.update_resume(update_id=update.pk)
     smtp.wait_for(100)
     wait_until(sent(update, 100), message="all 100 sent after resuming")

@@ -50,15 +50,42 @@ def batches(
     return out
 
 
-def _publish(due: list[tuple[int, datetime]]) -> None:
+def _publish(update_id: int, after: datetime | None, until: datetime) -> int:
+    """Publish the update's pending copies due in (after, until], streamed from
+    a server-side cursor: memory stays flat at 100,000 copies."""
     size = max(settings.DELIVERY_BATCH_SIZE, 1)
+    rows = UpdateEmail.objects.filter(
+        update_id=update_id,
+        status=UpdateEmailStatus.PENDING,
+        next_attempt_at__lte=until,
+    )
+    if after is not None:
+        rows = rows.filter(next_attempt_at__gt=after)
+    rows = rows.order_by("next_attempt_at", "pk").values_list("pk", "next_attempt_at")
+    published, chunk = 0, []
+    with transaction.atomic():  # a named cursor lives in a transaction
+        for row in rows.iterator(chunk_size=CHUNK):
+            chunk.append(row)
+            if len(chunk) >= CHUNK:
+                published += _enqueue(chunk, size)
+                chunk = []
+    return published + _enqueue(chunk, size)
+
+
+# Copies read and published at a time.
+CHUNK = 5000
+
+
+def _enqueue(due: list[tuple[int, datetime]], size: int) -> int:
     for wait, ids in batches(due, now=timezone.now(), size=size):
         update_emails_enqueue(update_email_ids=ids, countdown=wait, size=size)
+    return len(due)
 
 
 def update_enqueue_due(*, update_id: int, now: datetime | None = None) -> int:
-    """Publish the update's copies due before now + QUEUE_AHEAD not published
-    yet. Returns how many. Nothing for an update paused or cancelled."""
+    """Publish the update's copies due before now + QUEUE_AHEAD that were not
+    published yet (after commit; run by a task, not a request). Returns how many.
+    Nothing for an update paused or cancelled."""
     now = now or timezone.now()
     horizon = now + QUEUE_AHEAD
     with transaction.atomic():
@@ -70,21 +97,12 @@ def update_enqueue_due(*, update_id: int, now: datetime | None = None) -> int:
         )
         if update is None:
             return 0
-        rows = UpdateEmail.objects.filter(
-            update_id=update_id,
-            status=UpdateEmailStatus.PENDING,
-            next_attempt_at__lte=horizon,
-        )
-        if update.queued_until is not None:
-            rows = rows.filter(next_attempt_at__gt=update.queued_until)
-        due = list(
-            rows.order_by("next_attempt_at", "pk").values_list("pk", "next_attempt_at")
-        )
+        after = update.queued_until
         update.queued_until = horizon
         update.save(update_fields=["queued_until"])
-        if due:
-            transaction.on_commit(lambda: _publish(due), robust=True)
-    return len(due)
+    # Published after the commit that moved the horizon: a concurrent pacer
+    # starts from the new one, so no copy is published by both.
+    return _publish(update_id, after, horizon)
 
 
 def updates_enqueue_due() -> dict[int, int]:
