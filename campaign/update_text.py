@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.core import signing
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 
 from letters.fields import UPDATE_FIELDS, UPDATE_REFUSED
 from letters.rendering import (
@@ -50,7 +50,16 @@ def unsubscribe_url(*, signature_id: int) -> str:
     """Absolute (SITE_URL, https in production): for the List-Unsubscribe
     header, which mail providers POST to (RFC 8058), and the footer."""
     token = unsubscribe_token(signature_id=signature_id)
-    return settings.SITE_URL + reverse("campaign:unsubscribe", args=[token])
+    return _url_around_token(settings.SITE_URL, get_script_prefix()).format(token)
+
+
+@lru_cache(maxsize=8)
+def _url_around_token(site_url: str, script_prefix: str) -> str:
+    # reverse() once, not per message: a fifth of building an update's email.
+    # The token's characters (URL-safe base64 and ":") need no quoting.
+    marker = "TOKEN"
+    path = reverse("campaign:unsubscribe", args=[marker])
+    return site_url + path.replace("{", "{{").replace("}", "}}").replace(marker, "{}")
 
 
 @lru_cache(maxsize=64)

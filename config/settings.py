@@ -376,6 +376,11 @@ DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=100)
 # fast, across all updates being sent, so a mailshot does not trip the mail
 # provider's limits or crowd out letters. 0: as fast as the worker sends.
 UPDATE_SEND_RATE_PER_MINUTE = env.int("UPDATE_SEND_RATE_PER_MINUTE", default=1000)
+if UPDATE_SEND_RATE_PER_MINUTE < 0:
+    raise ImproperlyConfigured(
+        "UPDATE_SEND_RATE_PER_MINUTE must be 0 (no limit) or more, "
+        f"not {UPDATE_SEND_RATE_PER_MINUTE}."
+    )
 
 # The daily digests (campaign/services/digests.py) go out at this local time;
 # config/celery.py puts them on beat's schedule.
