@@ -140,3 +140,41 @@ def test_pause_holds_the_rest_and_resume_sends_them_once(
     wait_for_idle_broker(broker)
     assert len(smtp.messages) == 100
     assert len({m["Message-ID"] for m in smtp.messages}) == 100
+
+
+def test_no_copy_for_who_withdrew_was_anonymised_or_opted_out_meanwhile(
+    worker, smtp, broker, campaign, settings
+):
+    """The rows were written when the update was sent. Withdrawing and
+    anonymising cancel the supporter's waiting copies; anything else that ends
+    their consent (an organiser unticking "keep updated") is caught when the
+    worker renders the copy: cancelled, never sent, not counted as failed."""
+    from campaign.models import Signature
+    from campaign.services.anonymising import signature_anonymise, signature_withdraw
+
+    # One a second, in signing order: the first batch runs after two seconds.
+    settings.UPDATE_SEND_RATE_PER_MINUTE = 60
+    stays, withdraws, erased, unticked = supporters(campaign, 4)
+    update = updates.update_send(update_id=draft(campaign).pk)
+    signature_withdraw(signature_id=withdraws.pk)
+    signature_anonymise(signature_id=erased.pk)
+    Signature.objects.filter(pk=unticked.pk).update(keep_updated=False)
+
+    def settled():
+        waiting = updates.update_progress(update_id=update.pk)["waiting"]
+        return waiting == 0
+
+    wait_until(settled, message="every copy sent or cancelled")
+    wait_for_idle_broker(broker)
+    assert [m["To"].addresses[0].addr_spec for m in smtp.messages] == [stays.email]
+    statuses = dict(UpdateEmail.objects.values_list("signature_id", "status"))
+    assert statuses == {
+        stays.pk: "sent",
+        withdraws.pk: "cancelled",
+        erased.pk: "cancelled",
+        unticked.pk: "cancelled",
+    }
+    unticked_row = UpdateEmail.objects.get(signature=unticked)
+    assert "no longer wants updates" in unticked_row.last_error
+    progress = updates.update_progress(update_id=update.pk)
+    assert (progress["sent"], progress["failed"], progress["cancelled"]) == (1, 0, 3)
