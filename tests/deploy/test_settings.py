@@ -199,6 +199,7 @@ def test_intervals_drive_the_beat_schedule(load):
         "outbox-sweep": 15.0,
         "dashboard-tallies": 120.0,
         "receipts": 15.0,
+        "update-pacing": 15.0,
     }
 
 
