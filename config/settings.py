@@ -373,8 +373,8 @@ DELIVERY_SWEEP_BATCH = env.int("DELIVERY_SWEEP_BATCH", default=1000)
 # Rows one task claims and sends over one SMTP connection.
 DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=100)
 # Campaign updates to supporters (campaign/services/updates/) go out at most this
-# fast, across all updates being sent, so a mailshot does not trip the mail
-# provider's limits or crowd out letters. 0: as fast as the worker sends.
+# fast (per update being sent), so a mailshot does not trip the mail provider's
+# limits or crowd out letters. 0: as fast as the worker sends.
 UPDATE_SEND_RATE_PER_MINUTE = env.int("UPDATE_SEND_RATE_PER_MINUTE", default=1000)
 if UPDATE_SEND_RATE_PER_MINUTE < 0:
     raise ImproperlyConfigured(
