@@ -48,6 +48,29 @@ def receipts_send_task(self: Task, receipt_ids: list[int]) -> dict[str, int]:
     return _follow_up(self, receipts_send(receipt_ids=receipt_ids))
 
 
+@shared_task(bind=True)
+def update_emails_send_task(self: Task, update_email_ids: list[int]) -> dict[str, int]:
+    from campaign.services.delivery import update_emails_send
+
+    return _follow_up(self, update_emails_send(update_email_ids=update_email_ids))
+
+
+@shared_task
+def update_pace_task(update_id: int) -> int:
+    """After "send" or "resume": hand the worker the update's first copies."""
+    from campaign.services.updates import update_enqueue_due
+
+    return update_enqueue_due(update_id=update_id)
+
+
+@shared_task
+def updates_pace_task() -> dict[int, int]:
+    """Beat, every sweep interval: the next copies of every update being sent."""
+    from campaign.services.updates import updates_enqueue_due
+
+    return updates_enqueue_due()
+
+
 @shared_task
 def receipts_create_due_task() -> list[int]:
     """Beat, every sweep interval: queue the receipts now owed to supporters."""

@@ -5,6 +5,7 @@ from . import (
     official_views,
     privacy_views,
     questionnaire_views,
+    update_views,
     views,
 )
 
@@ -23,6 +24,11 @@ urlpatterns = [
     path("confirm/<str:token>/", views.signature_confirm_view, name="confirm"),
     path("privacy/", privacy_views.privacy_notice, name="privacy"),
     path("remove/<str:token>/", privacy_views.signature_withdraw_view, name="withdraw"),
+    path(
+        "updates/stop/<str:token>/",
+        update_views.unsubscribe_view,
+        name="unsubscribe",
+    ),
     path(
         "replies/<str:token>/",
         questionnaire_views.questionnaire_view,

@@ -372,6 +372,15 @@ LETTERS_PER_OFFICIAL_PER_HOUR = env.int("LETTERS_PER_OFFICIAL_PER_HOUR", default
 DELIVERY_SWEEP_BATCH = env.int("DELIVERY_SWEEP_BATCH", default=1000)
 # Rows one task claims and sends over one SMTP connection.
 DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=100)
+# Campaign updates to supporters (campaign/services/updates/) go out at most this
+# fast (per update being sent), so a mailshot does not trip the mail provider's
+# limits or crowd out letters. 0: as fast as the worker sends.
+UPDATE_SEND_RATE_PER_MINUTE = env.int("UPDATE_SEND_RATE_PER_MINUTE", default=1000)
+if UPDATE_SEND_RATE_PER_MINUTE < 0:
+    raise ImproperlyConfigured(
+        "UPDATE_SEND_RATE_PER_MINUTE must be 0 (no limit) or more, "
+        f"not {UPDATE_SEND_RATE_PER_MINUTE}."
+    )
 
 # The daily digests (campaign/services/digests.py) go out at this local time;
 # config/celery.py puts them on beat's schedule.
@@ -397,6 +406,12 @@ CELERY_BEAT_SCHEDULE = {
     # Receipts owed to supporters (campaign/services/receipts.py), as often.
     "receipts": {
         "task": "campaign.tasks.receipts_create_due_task",
+        "schedule": DELIVERY_SWEEP_INTERVAL_SECONDS,
+        "options": {"expires": DELIVERY_SWEEP_INTERVAL_SECONDS},
+    },
+    # Campaign updates: hand the worker the next few minutes of each one's copies.
+    "update-pacing": {
+        "task": "campaign.tasks.updates_pace_task",
         "schedule": DELIVERY_SWEEP_INTERVAL_SECONDS,
         "options": {"expires": DELIVERY_SWEEP_INTERVAL_SECONDS},
     },

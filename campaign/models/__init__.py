@@ -20,6 +20,7 @@ from .questionnaires import Questionnaire
 from .receipts import Receipt, ReceiptKind
 from .signatures import Signature, _new_token
 from .tallies import LetterTally, SignatureTally, TallyRefresh
+from .updates import Update, UpdateEmail, UpdateEmailStatus
 
 __all__ = [
     "DELIVERED_LETTER_STATUSES",
@@ -43,6 +44,9 @@ __all__ = [
     "SignatureTally",
     "TallyRefresh",
     "UNSETTLED_LETTER_STATUSES",
+    "Update",
+    "UpdateEmail",
+    "UpdateEmailStatus",
     "_new_token",  # named by migration 0001
     "outbox_indexes",
 ]

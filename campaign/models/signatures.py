@@ -122,6 +122,24 @@ class Signature(models.Model):
         editable=False,
         help_text="When the name, email, full postcode and own words were removed.",
     )
+    # Campaign updates (campaign/services/updates/): keep_updated is the consent;
+    # these record why it no longer holds. Updates only: letters, receipts and
+    # questionnaires are not marketing and are unaffected.
+    updates_unsubscribed_at = models.DateTimeField(
+        "unsubscribed from updates at",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When they unsubscribed from this campaign's updates.",
+    )
+    updates_bounced_at = models.DateTimeField(
+        "update bounced at",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When an update to their address bounced permanently: no "
+        "further updates go to it.",
+    )
     receipt_at = models.DateTimeField(
         "receipt queued at",
         null=True,

@@ -18,6 +18,7 @@ from campaign.models import (
     Official,
     Questionnaire,
     Signature,
+    Update,
 )
 from tests.factories import (
     CampaignFactory,
@@ -62,6 +63,9 @@ def data():
         campaign=signature.campaign,
         official=letter.official,
         sent_at=timezone.now(),
+    )
+    Update.objects.create(
+        campaign=signature.campaign, subject="News", body="Dear {{ signer.name }}"
     )
     Group.objects.create(name="Organisers")
     who = {"username": "organiser", "ip_address": "192.0.2.1", "user_agent": "Test"}

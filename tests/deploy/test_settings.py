@@ -155,6 +155,12 @@ def test_variable_sets_its_setting(load, variable, value, setting, expected):
     assert default[setting] != expected, "pick a value that differs from the default"
 
 
+def test_update_send_rate(load):
+    assert load(UPDATE_SEND_RATE_PER_MINUTE="0")["UPDATE_SEND_RATE_PER_MINUTE"] == 0
+    with pytest.raises(ImproperlyConfigured, match="UPDATE_SEND_RATE_PER_MINUTE"):
+        load(UPDATE_SEND_RATE_PER_MINUTE="-5")
+
+
 def test_digest_send_time_and_beat_time_zone(load):
     s = load(DIGEST_SEND_TIME="17:45", TIME_ZONE="Europe/Paris")
     assert (s["DIGEST_SEND_HOUR"], s["DIGEST_SEND_MINUTE"]) == (17, 45)
@@ -199,6 +205,7 @@ def test_intervals_drive_the_beat_schedule(load):
         "outbox-sweep": 15.0,
         "dashboard-tallies": 120.0,
         "receipts": 15.0,
+        "update-pacing": 15.0,
     }
 
 

@@ -32,6 +32,8 @@ WORKER_TEST_ENV = {
     # one official (the cap itself is tested in-process).
     "LETTERS_PER_OFFICIAL_PER_HOUR": "0",
     "DASHBOARD_REFRESH_SECONDS": "1",
+    # Campaign updates as fast as the worker sends (pacing is tested in-process).
+    "UPDATE_SEND_RATE_PER_MINUTE": "0",
 }
 
 
