@@ -3,6 +3,7 @@ accessibility checks. CHROMIUM_PATH names the browser (default: Debian's
 /usr/bin/chromium; e.g. a Chrome or Chromium elsewhere on macOS or Fedora)."""
 
 import os
+from pathlib import Path
 
 import pytest
 from django.test.testcases import LiveServerThread
@@ -52,8 +53,11 @@ def live_server():
     `transactional_db`), serving static files as production does: whitenoise,
     from STATIC_ROOT. (pytest-django's own serves them from the finders, which
     know no hashed names: every stylesheet and script would be a 404.)"""
+    from django.conf import settings
     from pytest_django.live_server_helper import LiveServer
 
+    if not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():
+        pytest.fail(f"No collectstatic in {settings.STATIC_ROOT}: run `make test`.")
     server = LiveServer("localhost", start=False)
     server.thread = LiveServerThread(
         "localhost", static_handler=lambda app: app, connections_override={}
