@@ -9,9 +9,9 @@ tables that hold rows, one statement empties them, and the content types and
 permissions (what post_migrate would re-create, identically) stay where they are.
 The database ends as Django's flush leaves it; sequences are not reset by either.
 
-Anything out of the ordinary (available_apps, reset_sequences, serialized rollback,
-a test that changed the content types or permissions, an error) falls back to
-Django's own flush.
+Anything out of the ordinary (available_apps, serialized rollback, a test that
+changed the content types or permissions, an error) falls back to Django's own
+flush. The SQL here names only the tables Django's introspection lists.
 """
 
 import pytest
@@ -31,9 +31,6 @@ _django_fixture_setup = TransactionTestCase.__dict__["_fixture_setup"].__func__
 # the migrations left them (recorded before the first transactional test).
 _tables: dict[str, list[str]] = {}
 _kept_counts: dict[str, tuple[int, ...]] = {}
-
-
-# The SQL below names tables that Django's introspection listed, never user input.
 
 
 def _kept(cursor) -> tuple[int, ...]:
