@@ -10,6 +10,7 @@ the broker loses is the sweeper's, as for every outbox row.
 """
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -51,8 +52,10 @@ def batches(
 
 
 def _publish(update_id: int, after: datetime | None, until: datetime) -> int:
-    """Publish the update's pending copies due in (after, until], streamed from
-    a server-side cursor: memory stays flat at 100,000 copies."""
+    """Publish the update's pending copies due in (after, until]. The ids are
+    read from a server-side cursor and published once the reading transaction
+    commits (never to the broker from inside one: a test's rolled-back rows, or
+    a failed read, publish nothing)."""
     size = max(settings.DELIVERY_BATCH_SIZE, 1)
     rows = UpdateEmail.objects.filter(
         update_id=update_id,
@@ -62,24 +65,20 @@ def _publish(update_id: int, after: datetime | None, until: datetime) -> int:
     if after is not None:
         rows = rows.filter(next_attempt_at__gt=after)
     rows = rows.order_by("next_attempt_at", "pk").values_list("pk", "next_attempt_at")
-    published, chunk = 0, []
     with transaction.atomic():  # a named cursor lives in a transaction
-        for row in rows.iterator(chunk_size=CHUNK):
-            chunk.append(row)
-            if len(chunk) >= CHUNK:
-                published += _enqueue(chunk, size)
-                chunk = []
-    return published + _enqueue(chunk, size)
+        due = list(rows.iterator(chunk_size=CHUNK))
+        planned = batches(due, now=timezone.now(), size=size)
+        transaction.on_commit(partial(_enqueue, planned, size))
+    return len(due)
 
 
-# Copies read and published at a time.
+# Copies read from the cursor at a time.
 CHUNK = 5000
 
 
-def _enqueue(due: list[tuple[int, datetime]], size: int) -> int:
-    for wait, ids in batches(due, now=timezone.now(), size=size):
+def _enqueue(planned: list[tuple[float, list[int]]], size: int) -> None:
+    for wait, ids in planned:
         update_emails_enqueue(update_email_ids=ids, countdown=wait, size=size)
-    return len(due)
 
 
 def update_enqueue_due(*, update_id: int, now: datetime | None = None) -> int:
