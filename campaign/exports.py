@@ -65,7 +65,12 @@ def text_cell(field: str):
     )
 
 
-def timestamp_cell(field: str):
+def text_value(value: str) -> str:
+    """text_cell() for a value already in Python (the hand-in pack's CSV)."""
+    return f"'{value}" if value and value[0] in FORMULA_TRIGGERS else value
+
+
+def timestamp_cell(field: str, *, fmt: str = TIMESTAMP_FORMAT):
     """Wall-clock time in the site time zone, formatted by PostgreSQL."""
     local = Func(
         Value(settings.TIME_ZONE),
@@ -73,9 +78,7 @@ def timestamp_cell(field: str):
         function="timezone",
         output_field=DateTimeField(),
     )
-    return Func(
-        local, Value(TIMESTAMP_FORMAT), function="to_char", output_field=CharField()
-    )
+    return Func(local, Value(fmt), function="to_char", output_field=CharField())
 
 
 def _yes_no(field: str):
