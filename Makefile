@@ -14,7 +14,8 @@ TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:543
 	CACHE_URL=$${TEST_CACHE_URL:-redis://127.0.0.1:6379/15} \
 	DJANGO_SECRET_KEY=test-only-not-secret DJANGO_DEBUG=0 EMAIL_ALLOW_TEST_SINK=1 \
 	DJANGO_SECURE_SSL_REDIRECT=0 DJANGO_SECURE_COOKIES=0 RATELIMIT_ENABLE=0 \
-	STATIC_ROOT=$${TEST_STATIC_ROOT:-$(CURDIR)/.test-static}
+	STATIC_ROOT=$${TEST_STATIC_ROOT:-$(CURDIR)/.test-static} \
+	MEDIA_ROOT=$${TEST_MEDIA_ROOT:-$(CURDIR)/.test-media}
 
 .PHONY: install install-dev demo run worker beat test screenshots lint format
 

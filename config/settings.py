@@ -417,6 +417,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": DELIVERY_SWEEP_INTERVAL_SECONDS,
         "options": {"expires": DELIVERY_SWEEP_INTERVAL_SECONDS},
     },
+    # Hand-in packs whose build stopped (campaign/services/handin.py).
+    "handin-sweep": {
+        "task": "campaign.tasks.handin_packs_sweep_task",
+        "schedule": DELIVERY_SWEEP_INTERVAL_SECONDS,
+        "options": {"expires": DELIVERY_SWEEP_INTERVAL_SECONDS},
+    },
     "dashboard-tallies": {
         "task": "campaign.tasks.tallies_refresh_task",
         "schedule": DASHBOARD_REFRESH_SECONDS,
