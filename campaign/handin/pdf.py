@@ -87,9 +87,10 @@ class PackPdf:
         measured = self.fonts.width(text, size)
         if measured > width:
             size = max(MIN_ROW_SIZE, size * width / measured)
-            while text and self.fonts.width(text + ELLIPSIS, size) > width:
-                text = text[: max(len(text) * 9 // 10, len(text) - 1)]
-            text = text and text + ELLIPSIS
+            if self.fonts.width(text, size) > width + 0.01:  # still: cut it
+                while text and self.fonts.width(text + ELLIPSIS, size) > width:
+                    text = text[: max(len(text) * 9 // 10, len(text) - 1)]
+                text = text and text + ELLIPSIS
         self.fonts.draw(self.canvas, x, y, text, size)
 
     # --- flowing text -------------------------------------------------------------
