@@ -4,11 +4,15 @@ so a name in Latin, Greek, Cyrillic or CJK script prints in a font that has it
 instead of as boxes. The files are settings.HANDIN_FONTS (Debian's
 fonts-dejavu-core and fonts-droid-fallback by default: .ci/run, Dockerfile)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
+
+# Measured texts kept per font set: the table's towns, dates and districts repeat
+# on every page (a name is measured twice: to fit it, and to draw it).
+_WIDTHS_KEPT = 4096
 
 
 class FontMissing(RuntimeError):
@@ -19,24 +23,20 @@ class FontMissing(RuntimeError):
 class FontSet:
     names: tuple[str, ...]  # as registered with reportlab, in order of preference
     covers: tuple[frozenset[int], ...]  # the code points each one has a glyph for
+    _widths: dict = field(default_factory=dict, compare=False, hash=False)
 
     def runs(self, text: str) -> list[tuple[str, str]]:
         """`text` cut into (font, run) pieces, each character in the first font
         that has it (the first font when none has it)."""
         first = self.names[0]
-        if text.isascii():  # the common case, and every first font covers ASCII
+        # The common cases at C speed: ASCII, or all in the first font.
+        if text.isascii() or self.covers[0].issuperset(map(ord, text)):
             return [(first, text)]
         runs: list[tuple[str, str]] = []
         for char in text:
             code = ord(char)
-            font = next(
-                (
-                    n
-                    for n, cover in zip(self.names, self.covers, strict=True)
-                    if code in cover
-                ),
-                first,
-            )
+            pairs = zip(self.names, self.covers, strict=True)
+            font = next((name for name, cover in pairs if code in cover), first)
             if runs and runs[-1][0] == font:
                 runs[-1] = (font, runs[-1][1] + char)
             else:
@@ -44,13 +44,20 @@ class FontSet:
         return runs
 
     def width(self, text: str, size: float) -> float:
-        return sum(
-            pdfmetrics.stringWidth(run, font, size) for font, run in self.runs(text)
-        )
+        key = (text, size)
+        if (width := self._widths.get(key)) is None:
+            if len(self._widths) >= _WIDTHS_KEPT:
+                self._widths.clear()
+            width = self._widths[key] = sum(
+                pdfmetrics.stringWidth(run, font, size) for font, run in self.runs(text)
+            )
+        return width
 
     def draw(self, canvas, x: float, y: float, text: str, size: float) -> None:
         for font, run in self.runs(text):
-            canvas.setFont(font, size)
+            # setFont writes an operator each time: only when it changes.
+            if (canvas._fontname, canvas._fontsize) != (font, size):
+                canvas.setFont(font, size)
             canvas.drawString(x, y, run)
             x += pdfmetrics.stringWidth(run, font, size)
 

@@ -145,6 +145,9 @@ class Signature(models.Model):
         "reason for exclusion",
         max_length=200,
         blank=True,
+        default="",
+        # Also in the database: hand-written INSERTs (bench/) need not name it.
+        db_default="",
         editable=False,
         help_text="Why it was left out of the hand-in, e.g. \u201cfake name\u201d.",
     )
