@@ -54,12 +54,14 @@ class FontSet:
         return width
 
     def draw(self, canvas, x: float, y: float, text: str, size: float) -> None:
-        for font, run in self.runs(text):
+        runs = self.runs(text)
+        for i, (font, run) in enumerate(runs):
             # setFont writes an operator each time: only when it changes.
             if (canvas._fontname, canvas._fontsize) != (font, size):
                 canvas.setFont(font, size)
             canvas.drawString(x, y, run)
-            x += pdfmetrics.stringWidth(run, font, size)
+            if i + 1 < len(runs):
+                x += pdfmetrics.stringWidth(run, font, size)
 
 
 @cache
