@@ -13,10 +13,10 @@ official, held for hand-in. Then it runs
 `manage.py handin_pack <slug> --official <id> --output bench/out/handin.zip` as a
 subprocess --runs times (the zip holds the PDF and the CSV: all of the work), and
 takes its wall time, and its CPU time and peak RSS from wait4()'s rusage (on a
-machine shared with other work the CPU time is the steadier figure). It checks the zip: the
-CSV's row count, the PDF's page count (poppler's pdfinfo) and that the last page
-says "Page N of N". With --profile, one more run under cProfile shows where the
-time goes. Figures go to stdout and bench/out/handin.json.
+machine shared with other work the CPU time is the steadier figure). It checks
+the zip: the CSV's row count, the PDF's page count (poppler's pdfinfo) and that
+the last page says "Page N of N". With --profile, one more run under cProfile
+shows where the time goes. Figures go to stdout and bench/out/handin.json.
 """
 
 import argparse
@@ -227,8 +227,9 @@ def main() -> None:
             cpu.append(usage.ru_utime + usage.ru_stime)
             peaks.append(usage.ru_maxrss * 1024)  # Linux reports KiB
             loads.append(round(os.getloadavg()[0], 2))
+            mb = peaks[-1] / 2**20
             print(f"run {run + 1}: {elapsed:.1f} s ({cpu[-1]:.1f} s CPU), peak RSS "
-                  f"{peaks[-1] / 2**20:.0f} MB, load {loads[-1]}", flush=True)  # fmt: skip
+                  f"{mb:.0f} MB, load {loads[-1]}", flush=True)  # fmt: skip
         report = {
             "rows": args.rows,
             **check(zip_path, args.rows),
