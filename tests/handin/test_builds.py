@@ -207,3 +207,14 @@ def test_permission_to_build(db):
     assert client.get(url).status_code == 403
     assert client.post(url, {"official": ""}).status_code == 403
     assert not HandinPack.objects.exists()
+
+
+def test_the_build_task_has_its_own_time_limit_and_acks_late():
+    from campaign.tasks import handin_pack_build_task
+
+    assert handin_pack_build_task.time_limit == settings.HANDIN_TIME_LIMIT_SECONDS
+    assert handin_pack_build_task.time_limit > settings.CELERY_TASK_TIME_LIMIT
+    assert (
+        0 < handin_pack_build_task.soft_time_limit < handin_pack_build_task.time_limit
+    )
+    assert handin_pack_build_task.acks_late is True
