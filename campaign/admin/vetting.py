@@ -56,6 +56,10 @@ class VettingActions:
 
     @admin.action(description="Exclude from hand-in…", permissions=["change"])
     def exclude_from_handin(self, request, queryset):
+        # "Select all N" posts back as select_across with the changelist's
+        # filters in the URL, not N ids (more than DATA_UPLOAD_MAX_NUMBER_FIELDS);
+        # the admin still wants one id ticked to run an action at all.
+        select_across = request.POST.get("select_across") == "1"
         ids = list(queryset.values_list("pk", flat=True))
         form = ExclusionForm(request.POST if "reason" in request.POST else None)
         if form.is_valid():
@@ -78,7 +82,9 @@ class VettingActions:
             "title": "Exclude from the hand-in",
             "opts": self.model._meta,
             "form": form,
-            "selected": ids,
+            "selected": ids[:1] if select_across else ids,
+            "count": len(ids),
+            "select_across": select_across,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(

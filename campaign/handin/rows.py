@@ -106,14 +106,13 @@ def _personal_letters(*, campaign: Campaign, official: Official | None):
         own_words__gte=settings.PERSONAL_LETTER_MIN_WORDS,
     ).exclude(status=LetterStatus.CANCELLED)
     if official is not None:
-        return letters.filter(official=official).order_by(
-            "signature__created_at", "signature_id"
-        )
-    # Campaign-wide: each supporter's letter once, the one to the first official
-    # by name (they differ only in the official's own merge fields).
+        letters = letters.filter(official=official)
+    # Campaign-wide, a supporter has a letter per official: personal_letters()
+    # prints the first (by the official's name) and skips the rest, which differ
+    # only in the official's own merge fields.
     return letters.order_by(
         "signature__created_at", "signature_id", "official__name", "official_id"
-    ).distinct("signature__created_at", "signature_id")
+    )
 
 
 def letter_as_received(*, target: CampaignTarget) -> RenderedLetter:
@@ -137,7 +136,11 @@ def pack_facts(*, campaign: Campaign, official: Official | None) -> PackFacts:
         ],
         supporters=included.count(),
         excluded=writing.filter(handin_excluded_at__isnull=False).count(),
-        personal=_personal_letters(campaign=campaign, official=official).count(),
+        personal=_personal_letters(campaign=campaign, official=official)
+        .order_by()  # else DISTINCT would also be over the ordering's columns
+        .values("signature_id")
+        .distinct()
+        .count(),
         first_signed=span["first"] and timezone.localdate(span["first"]),
         last_signed=span["last"] and timezone.localdate(span["last"]),
     )
@@ -149,10 +152,13 @@ def personal_letters(
     """Supporters who wrote their own words (PERSONAL_LETTER_MIN_WORDS or more),
     each letter in full as the official receives it, in order of signing."""
     rows = _personal_letters(campaign=campaign, official=official).values_list(
-        "signature__full_name", "signature__town", "body"
+        "signature_id", "signature__full_name", "signature__town", "body"
     )
-    for name, town, body in rows.iterator(chunk_size=200):  # bodies: up to 20 kB
-        yield PersonalLetter(name=printable(name), town=printable(town), body=body)
+    last = None
+    for signature_id, name, town, body in rows.iterator(chunk_size=200):
+        if signature_id != last:  # bodies are up to 20 kB: 200 rows a fetch
+            yield PersonalLetter(name=printable(name), town=printable(town), body=body)
+        last = signature_id
 
 
 def supporter_rows(

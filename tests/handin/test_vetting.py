@@ -110,3 +110,31 @@ def test_excluding_asks_for_a_reason_then_keeps_the_count(signers, staff_client)
         CHANGELIST, {"action": "include_in_handin", "_selected_action": crowd[:2]}
     )
     assert excluded.count() == SHARED_ADDRESS_MIN - 2
+
+
+def test_select_all_across_pages_posts_the_filter_not_every_id(signers, staff_client):
+    url = f"{CHANGELIST}?looks_fake={Suspicion.SHARED_ADDRESS}"
+    # What the changelist posts when "Select all" is clicked: the ticked rows'
+    # ids, select_across, and the filters in the URL.
+    action = {
+        "action": "exclude_from_handin",
+        "select_across": "1",
+        "index": "0",
+        "_selected_action": [s.pk for s in signers["crowd"][:2]],
+    }
+    form = staff_client.post(url, action).content.decode()
+    assert f"<strong>{SHARED_ADDRESS_MIN}</strong> selected signatures" in form
+    assert 'name="select_across" value="1"' in form
+    assert form.count('name="_selected_action"') == 1  # not one per signature
+
+    first = signers["crowd"][0].pk
+    done = staff_client.post(
+        url,
+        {"action": "exclude_from_handin", "select_across": "1",
+         "_selected_action": first, "reason": "crowd"},
+    )  # fmt: skip
+    assert done.status_code == 302
+    excluded = Signature.objects.filter(handin_excluded_at__isnull=False)
+    assert sorted(excluded.values_list("pk", flat=True)) == sorted(
+        s.pk for s in signers["crowd"]
+    )
