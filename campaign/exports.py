@@ -70,7 +70,7 @@ def text_value(value: str) -> str:
     return f"'{value}" if value and value[0] in FORMULA_TRIGGERS else value
 
 
-def timestamp_cell(field: str, *, fmt: str = TIMESTAMP_FORMAT):
+def timestamp_cell(field: str):
     """Wall-clock time in the site time zone, formatted by PostgreSQL."""
     local = Func(
         Value(settings.TIME_ZONE),
@@ -78,7 +78,9 @@ def timestamp_cell(field: str, *, fmt: str = TIMESTAMP_FORMAT):
         function="timezone",
         output_field=DateTimeField(),
     )
-    return Func(local, Value(fmt), function="to_char", output_field=CharField())
+    return Func(
+        local, Value(TIMESTAMP_FORMAT), function="to_char", output_field=CharField()
+    )
 
 
 def _yes_no(field: str):

@@ -18,10 +18,9 @@ from django.utils import timezone
 
 from letters.rendering import RenderedLetter
 
-from .. import exports
 from ..drafting import draft_letter
 from ..models import Campaign, CampaignTarget, Letter, LetterStatus, Official, Signature
-from ..postcodes import postcode_district_sql
+from ..postcodes import postcode_district
 
 # Bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069):
 # one in a name would reorder the rest of its line in a PDF viewer's text, a
@@ -164,25 +163,20 @@ def personal_letters(
 def supporter_rows(
     *, campaign: Campaign, official: Official | None
 ) -> Iterator[SupporterRow]:
-    """The numbered list, in order of signing, its cells computed by PostgreSQL
-    (the district and the local date, as in the CSV export)."""
+    """The numbered list, in order of signing: the postcode's district only,
+    the day of signing in the site's time zone."""
     rows = (
         pack_signatures(campaign=campaign, official=official)
         .order_by("created_at", "pk")
-        .values_list(
-            "full_name",
-            "town",
-            postcode_district_sql("postcode"),
-            exports.timestamp_cell("created_at", fmt="YYYY-MM-DD"),
-        )
+        .values_list("full_name", "town", "postcode", "created_at")
     )
-    for number, (name, town, district, signed_on) in enumerate(
+    for number, (name, town, postcode, created_at) in enumerate(
         rows.iterator(chunk_size=CURSOR_ROWS), start=1
     ):
         yield SupporterRow(
             number=number,
             name=printable(name),
             town=printable(town),
-            district=district,
-            signed_on=signed_on,
+            district=postcode_district(postcode),
+            signed_on=timezone.localdate(created_at).isoformat(),
         )

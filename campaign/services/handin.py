@@ -19,7 +19,7 @@ from pathlib import Path
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError
@@ -102,7 +102,12 @@ class _Progress:
 
     def __init__(self, pack_id: int, task_id: str) -> None:
         self.pack_id, self.task_id = pack_id, task_id
-        self.connection = connections.create_connection("default")
+        # SQLite (the quick start: tasks run in the request) takes no snapshot,
+        # and a second connection there would wait on the first one's lock.
+        self.own = connection.vendor == "postgresql"
+        self.connection = (
+            connections.create_connection("default") if self.own else connection
+        )
         self.rows, self.last = 0, 0.0
 
     def start(self, facts) -> None:
@@ -124,7 +129,8 @@ class _Progress:
             )
 
     def close(self) -> None:
-        self.connection.close()
+        if self.own:
+            self.connection.close()
 
 
 def handin_pack_build(*, pack_id: int, task_id: str) -> HandinPack | None:

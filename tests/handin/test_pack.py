@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from campaign import exports
 from campaign.handin import rows
 from campaign.handin.fonts import font_set
+from campaign.models import Signature
 from tests.handin.conftest import (
     EXCLUDED_NAME,
     HOSTILE,
@@ -122,3 +123,18 @@ def test_a_missing_font_is_named(handin, tmp_path, settings):
     with pytest.raises(CommandError, match="Cannot use the font /nonexistent/font.ttf"):
         build(tmp_path)
     assert not (tmp_path / "pack.zip").exists()
+
+
+@pytest.mark.django_db
+def test_the_csv_neutralises_formulas_exactly_as_the_export_sql_does():
+    from tests.factories import SignatureFactory
+
+    texts = ["", "Ada", "=1+2", "+44", "-5", "@SUM(A1)", "\tx", "\rx", " =x", "'=x"]
+    for n, text in enumerate(texts):
+        SignatureFactory(full_name=text, email=f"f{n}@example.com")
+    cells = dict(
+        Signature.objects.annotate(cell=exports.text_cell("full_name")).values_list(
+            "full_name", "cell"
+        )
+    )
+    assert cells == {text: exports.text_value(text) for text in texts}
