@@ -44,7 +44,9 @@ class HandinCampaign:
     personal: list[str] = field(default_factory=list)
 
 
-def handin_campaign_create(*, supporters: int = 500) -> HandinCampaign:
+def handin_campaign_create(
+    *, supporters: int = 500, slug: str = "save-the-library"
+) -> HandinCampaign:
     """A campaign with `supporters` confirmed signatures (plus 5 excluded and 3
     pending ones), every 20th one with a personal letter."""
     template = LetterTemplateFactory(
@@ -57,7 +59,7 @@ def handin_campaign_create(*, supporters: int = 500) -> HandinCampaign:
         OfficialFactory(name="Sam Okafor", position="Home Secretary"),
     ]
     campaign = CampaignFactory(
-        slug="save-the-library", title="Save the Library", letter_template=template,
+        slug=slug, title="Save the Library", letter_template=template,
         targets=officials,
     )  # fmt: skip
     campaign.target_links.update(delivery_mode=DeliveryMode.HAND_IN)

@@ -218,3 +218,26 @@ def test_the_build_task_has_its_own_time_limit_and_acks_late():
         0 < handin_pack_build_task.soft_time_limit < handin_pack_build_task.time_limit
     )
     assert handin_pack_build_task.acks_late is True
+
+
+@pytest.mark.django_db
+def test_the_pack_list_costs_the_same_queries_for_one_pack_or_many(staff_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    campaign = CampaignFactory()
+    url = reverse("admin:campaign_handinpack_changelist")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert staff_client.get(url).status_code == 200
+        return len(captured)
+
+    HandinPack.objects.create(campaign=campaign, built_by=staff_client.user)
+    one = queries()
+    for official in campaign.targets.all():
+        for _ in range(3):
+            HandinPack.objects.create(
+                campaign=campaign, official=official, built_by=staff_client.user
+            )
+    assert queries() == one

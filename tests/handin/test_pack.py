@@ -138,3 +138,24 @@ def test_the_csv_neutralises_formulas_exactly_as_the_export_sql_does():
         )
     )
     assert cells == {text: exports.text_value(text) for text in texts}
+
+
+@pytest.mark.django_db
+def test_a_build_runs_the_same_few_queries_however_many_supporters(
+    django_assert_num_queries,
+):
+    import io as _io
+
+    from campaign.handin.archive import handin_zip_write
+    from tests.handin.conftest import handin_campaign_create
+
+    small = handin_campaign_create(supporters=40, slug="small")
+    big = handin_campaign_create(supporters=400, slug="big")
+    # The targets; the cover's span and three counts; the cursors of the personal
+    # letters and of the table; the savepoint around them (in a test).
+    for handin, supporters in ((small, 40), (big, 400)):
+        with django_assert_num_queries(9):
+            facts = handin_zip_write(
+                campaign=handin.campaign, official=None, out=_io.BytesIO()
+            )
+        assert facts.supporters == supporters
