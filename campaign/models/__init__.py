@@ -4,6 +4,7 @@ Nothing important happens in save() or signals: writes live in campaign/services
 """
 
 from .campaigns import Campaign, CampaignTarget, DeliveryMode, Official
+from .handin import HandinPack
 from .outbox import (
     DELIVERED_LETTER_STATUSES,
     UNSETTLED_LETTER_STATUSES,
@@ -31,6 +32,7 @@ __all__ = [
     "DeliveryMode",
     "Digest",
     "ErasureRecord",
+    "HandinPack",
     "Letter",
     "LetterStatus",
     "LetterTally",

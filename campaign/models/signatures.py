@@ -149,6 +149,27 @@ class Signature(models.Model):
         "letters) was queued; blank until every letter has an outcome.",
     )
 
+    # Vetting before a hand-in (campaign/services/vetting.py): an excluded
+    # signature still counts on the site; the hand-in pack leaves it out.
+    handin_excluded_at = models.DateTimeField(
+        "excluded from hand-in at",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Set by the action \u201cExclude from hand-in\u201d: the hand-in "
+        "pack leaves this signature out (it still counts on the site).",
+    )
+    handin_exclusion_reason = models.CharField(
+        "reason for exclusion",
+        max_length=200,
+        blank=True,
+        default="",
+        # Also in the database: hand-written INSERTs (bench/) need not name it.
+        db_default="",
+        editable=False,
+        help_text="Why it was left out of the hand-in, e.g. \u201cfake name\u201d.",
+    )
+
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "signature"

@@ -14,6 +14,7 @@ from campaign.models import (
     ConsentText,
     Digest,
     ErasureRecord,
+    HandinPack,
     Letter,
     Official,
     Questionnaire,
@@ -36,6 +37,8 @@ NO_ADD |= {"receipt"}  # queued by the receipt service only
 NO_ADD |= {"accessattempt", "accesslog", "accessfailurelog"}
 # The audit trail of erasures: written only by the erasure service.
 NO_ADD |= {"erasurerecord"}
+# Built from a campaign's page ("Build hand-in pack"), by the worker.
+NO_ADD |= {"handinpack"}
 
 pytestmark = pytest.mark.django_db
 
@@ -57,6 +60,7 @@ def data():
     Letter.objects.filter(pk=letter.pk).update(digest=digest)
     ConsentText.objects.create(version=1, text="I agree.")
     ErasureRecord.objects.create(signatures=1, campaigns=1)
+    HandinPack.objects.create(campaign=signature.campaign, official=letter.official)
     signature.receipts.create(kind="receipt", subject="Your letters", body="Sent")
     Questionnaire.objects.create(
         letter=letter,
