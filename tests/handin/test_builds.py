@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.contrib.auth.models import Permission
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -19,7 +20,24 @@ from campaign.services import handin as handin_service
 from tests.factories import CampaignFactory, StaffUserFactory, bulk_signatures
 from tests.handin.conftest import handin_campaign_create, pack_read
 from tests.support.waiting import wait_until
-from tests.support.worker import wait_for_idle_broker
+from tests.support.worker import (
+    WORKER_APPLICATION_NAME,
+    kill_worker_database_connections,
+    wait_for_idle_broker,
+)
+
+
+def worker_waits_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        # Inside a transaction, pg_stat_activity is read once and kept: drop that
+        # snapshot so every poll sees the backends as they are now.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
+            " AND wait_event_type = 'Lock'",
+            [WORKER_APPLICATION_NAME],
+        )
+        return cursor.fetchone()[0] > 0
 
 
 def pack_status(pk: int, *statuses: str):
@@ -96,14 +114,17 @@ def test_a_worker_killed_mid_build_leaves_it_to_the_sweep_which_builds_it_again(
     campaign = CampaignFactory()
     bulk_signatures(campaign, 5_000, status="confirmed", confirmed_at=timezone.now())
     pack = handin_service.handin_pack_request(campaign=campaign)
-    wait_until(
-        lambda: HandinPack.objects.filter(pk=pack.pk, rows_done__gt=0).exists(),
-        60,
-        "the build to report progress",
-    )
-    worker.kill()
+    wait_until(pack_status(pack.pk, "building"), 60, "the worker to claim the build")
+    # Deterministic "mid-build": while this test holds the pack's row, the
+    # build's next progress write (or its final record) waits for it. The worker
+    # dies there, with its database connections.
+    with transaction.atomic():
+        HandinPack.objects.select_for_update().get(pk=pack.pk)
+        wait_until(worker_waits_on_a_lock, 60, "the build to wait for the pack's row")
+        worker.kill()
+        assert kill_worker_database_connections() >= 1
     pack.refresh_from_db()
-    assert pack.status == "building" and 0 < pack.rows_done < 5_000
+    assert pack.status == "building" and pack.rows_done < 5_000
     orphaned = broker.hkeys("unacked")  # redelivered by Redis only hours later
     worker.start()
     try:

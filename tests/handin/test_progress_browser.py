@@ -13,18 +13,17 @@ from tests.factories import CampaignFactory, StaffUserFactory, bulk_signatures
 
 
 def test_progress_and_the_download_link_appear_without_reloading(
-    whitenoise_server, browser, worker
+    live_server, browser, worker
 ):
+    site = live_server.url
     organiser = StaffUserFactory(username="packer", is_superuser=True)
     campaign = CampaignFactory()
     bulk_signatures(campaign, 300, status="confirmed")
     # Queued but not yet handed to the worker: the page opens before the build.
     pack = HandinPack.objects.create(campaign=campaign, built_by=organiser)
-    url = whitenoise_server + reverse(
-        "admin:campaign_handinpack_change", args=[pack.pk]
-    )
+    url = site + reverse("admin:campaign_handinpack_change", args=[pack.pk])
 
-    context = logged_in_context(browser, whitenoise_server, organiser)
+    context = logged_in_context(browser, site, organiser)
     violations: list[str] = []
     context.expose_function("reportCspViolation", lambda v: violations.append(v))
     context.add_init_script(
@@ -60,9 +59,6 @@ def test_progress_and_the_download_link_appear_without_reloading(
     HandinPack.objects.filter(pk=pack.pk).update(
         status="building", rows_total=300, rows_done=150
     )
-    html = client.get(url.removeprefix(whitenoise_server)).content.decode()
+    html = client.get(url.removeprefix(site)).content.decode()
     assert "Building: 50% (150 of 300 rows)" in html
-    assert (
-        f'<a href="{url.removeprefix(whitenoise_server)}" data-progress-refresh>'
-        in html
-    )
+    assert f'<a href="{url.removeprefix(site)}" data-progress-refresh>' in html

@@ -62,6 +62,18 @@ def wait_for_idle_broker(client: redis.Redis, timeout: float = 20.0) -> None:
     wait_until(idle, timeout, "the worker to finish what is queued")
 
 
+def kill_worker_database_connections() -> int:
+    """pg_terminate_backend on the worker's connections (not this test's)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND application_name = %s",
+            [WORKER_APPLICATION_NAME],
+        )
+        return cursor.fetchone()[0]
+
+
 @pytest.fixture(scope="session")
 def broker():
     """The test broker's Redis database, emptied at the start of the session."""
@@ -95,10 +107,13 @@ def _worker_started(django_db_setup, smtp_server, broker, tmp_path_factory):
     worker.start(wait=False)
     yield worker
     # Idle, then killed: a warm shutdown takes a second or two longer, and the
-    # next session empties the broker anyway.
-    if worker.running():
-        wait_for_idle_broker(broker)
-    worker.kill()
+    # next session empties the broker anyway. Killed even if the wait fails: a
+    # worker left running would consume the next session's tasks.
+    try:
+        if worker.running():
+            wait_for_idle_broker(broker)
+    finally:
+        worker.kill()
 
 
 @pytest.fixture(scope="session", autouse=True)
