@@ -38,12 +38,34 @@ def campaign_list(request):
     return render(request, "campaign/list.html", {"rows": rows})
 
 
+def _recipients(*, targets, form) -> list:
+    """Whom the preview drafts a letter for: the targets and, in a campaign by
+    postcode, the supporter's representative once their postcode found one
+    (None until then: a letter with the official's placeholders)."""
+    if form.targeting is None:
+        return list(targets)
+    representative = form.representative()
+    if representative is None:
+        return [*targets, None]
+    return [*targets, *([] if representative in targets else [representative])]
+
+
 def _letter_previews(*, campaign, targets, form, nudge: bool = True) -> dict:
     """Each target's letter exactly as it would be sent, from what the form holds
     so far; one rendering shared by the page and the live-preview fragment.
     `nudge`: say what own words would change (not once signing has closed)."""
+    found = form.signer_area
+    by_postcode = {
+        "by_postcode": form.targeting is not None,
+        "representative": form.representative(),
+        "choose_areas": found.found.areas
+        if found and len(found.found.areas) > 1
+        else [],
+        "chosen_area": str(form.data.get("area", "")) if form.is_bound else "",
+        "postcode_problem": found.problem if found else "",
+    }
     if form.is_bound and "letter_body" in form.errors:
-        return {"letters": [], "problem": "form"}
+        return {"letters": [], "problem": "form", **by_postcode}
     signer = form.preview_signer()
     body_template = form.preview_body_template()
     try:
@@ -57,10 +79,10 @@ def _letter_previews(*, campaign, targets, form, nudge: bool = True) -> dict:
                     body_template=body_template,
                 ),
             )
-            for official in targets
+            for official in _recipients(targets=targets, form=form)
         ]
     except TemplateError:  # a broken campaign template: say so, don't crash
-        return {"letters": [], "problem": "campaign"}
+        return {"letters": [], "problem": "campaign", **by_postcode}
     return {
         "letters": letters,
         "problem": "",
@@ -71,8 +93,9 @@ def _letter_previews(*, campaign, targets, form, nudge: bool = True) -> dict:
             fields=list(form.fields) if nudge else [],
             signer=signer,
             body_template=body_template,
-            letters=letters,
+            letters=[(o, letter) for o, letter in letters if o is not None],
         ),
+        **by_postcode,
     }
 
 
@@ -267,7 +290,7 @@ def signature_confirm_view(request, token: str):
         return _thank_you(request, signature)
     if state is not ConfirmationState.PENDING:
         return _confirm_problem(request, state, signature=signature)
-    targets = selectors.campaign_targets(campaign=signature.campaign)
+    targets = selectors.signature_officials(signature=signature)
     return render(
         request,
         "campaign/confirm.html",
@@ -281,7 +304,7 @@ def _thank_you(request, signature: Signature):
         "signature": signature,
         "campaign": campaign,
         "count": selectors.signature_count(campaign_id=campaign.pk),
-        "targets": selectors.campaign_targets(campaign=campaign),
+        "targets": selectors.signature_officials(signature=signature),
         "share_urls": sources.share_urls(campaign=campaign),
     }
     return render(request, "campaign/thank_you.html", context)

@@ -8,11 +8,20 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from .. import dashboard_views, official_pages
-from ..models import Campaign, CampaignTarget, Letter, LetterStatus, Official
+from ..models import (
+    AreaTargeting,
+    Campaign,
+    CampaignTarget,
+    Letter,
+    LetterStatus,
+    Official,
+)
+from ..resources import OfficialResource
 from ..services.failing import officials_failing_clear
 from ..services.pages import campaign_pages_invalidate
 from ..services.retention import campaign_closing_record
-from ..services.routing import target_letters_reroute
+from ..services.routing import area_letters_reroute, target_letters_reroute
+from .areas import WithRequest
 from .pages import RefreshesCampaignPages
 from .replies import ResponseRatesMixin
 
@@ -31,7 +40,10 @@ class FailingFilter(admin.SimpleListFilter):
 
 
 @admin.register(Official)
-class OfficialAdmin(RefreshesCampaignPages, ResponseRatesMixin, admin.ModelAdmin):
+class OfficialAdmin(
+    WithRequest, RefreshesCampaignPages, ResponseRatesMixin, admin.ModelAdmin
+):
+    resource_classes = [OfficialResource]
     list_display = [
         "name",
         "position",
@@ -41,7 +53,7 @@ class OfficialAdmin(RefreshesCampaignPages, ResponseRatesMixin, admin.ModelAdmin
         "failing_since",
     ]
     list_filter = ["is_active", FailingFilter, "organisation"]
-    search_fields = ["name", "position", "email", "organisation"]
+    search_fields = ["name", "position", "email", "organisation", "external_id"]
     readonly_fields = ["failing_since", "created_at", "updated_at", "response_rates"]
     actions = ["clear_failing"]
 
@@ -61,6 +73,15 @@ class OfficialAdmin(RefreshesCampaignPages, ResponseRatesMixin, admin.ModelAdmin
 
     def pages_invalidate(self, pks: list[int]) -> None:
         campaign_pages_invalidate(official_ids=pks)
+
+
+class AreaTargetingInline(admin.StackedInline):
+    model = AreaTargeting
+    fields = ["dataset", "delivery_mode", "send_days", "send_from", "send_until"]
+    extra = 0
+    max_num = 1
+    verbose_name = "by postcode: also write to each supporter's own representative"
+    verbose_name_plural = verbose_name
 
 
 class TargetInline(admin.TabularInline):
@@ -165,7 +186,7 @@ class CampaignAdmin(RefreshesCampaignPages, ResponseRatesMixin, admin.ModelAdmin
         "response_rates",
     ]
     exclude = ["targets"]
-    inlines = [TargetInline]
+    inlines = [TargetInline, AreaTargetingInline]
 
     def get_changelist(self, request, **kwargs):
         return CampaignChangeList
@@ -196,6 +217,11 @@ class CampaignAdmin(RefreshesCampaignPages, ResponseRatesMixin, admin.ModelAdmin
 
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)
+        if formset.model is AreaTargeting:
+            for targeting, fields in formset.changed_objects:
+                if "delivery_mode" in fields:
+                    area_letters_reroute(targeting=targeting)
+            return
         if formset.model is not CampaignTarget:
             return
         # A changed mode applies to the letters not sent yet (routing service).

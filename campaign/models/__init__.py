@@ -3,6 +3,7 @@
 Nothing important happens in save() or signals: writes live in campaign/services/.
 """
 
+from .areas import Area, AreaTargeting, PostcodeArea, PostcodeDataset
 from .campaigns import Campaign, CampaignTarget, DeliveryMode, Official
 from .outbox import (
     DELIVERED_LETTER_STATUSES,
@@ -22,6 +23,10 @@ from .signatures import Signature, _new_token
 from .tallies import LetterTally, SignatureTally, TallyRefresh
 
 __all__ = [
+    "Area",
+    "AreaTargeting",
+    "PostcodeArea",
+    "PostcodeDataset",
     "DELIVERED_LETTER_STATUSES",
     "Campaign",
     "CampaignTarget",

@@ -1,0 +1,239 @@
+"""Loading a postcode dataset: a CSV of postcodes (or sectors, or districts) and
+area codes, through PostgreSQL's COPY, swapped in whole.
+
+One transaction: the file is copied into a temporary staging table (one text
+column per CSV column, so any spreadsheet export loads as it is), normalised and
+checked there in SQL, written to PostcodeArea as the dataset's next generation,
+and the dataset row is switched to it while the old generation is deleted.
+Lookups meanwhile read the old generation (MVCC: nothing they read is locked);
+a bad file raises PostcodeImportError before the switch and changes nothing.
+Memory stays flat whatever the file's size: the file streams into COPY.
+"""
+
+import csv
+import io
+import logging
+from dataclasses import dataclass
+from datetime import date
+from typing import BinaryIO
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from campaign.models import Area, PostcodeArea, PostcodeDataset
+from campaign.postcodes import (
+    DISTRICT,
+    DISTRICT_PATTERN,
+    SECTOR,
+    SECTOR_PATTERN,
+    UNIT,
+    UNIT_PATTERN,
+)
+
+logger = logging.getLogger(__name__)
+
+EXAMPLES = 5  # bad rows or codes quoted in an error
+_READ_SIZE = 1 << 20
+
+
+class PostcodeImportError(Exception):
+    """The file cannot be imported; nothing was changed. The message says why."""
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    dataset: PostcodeDataset
+    rows_read: int
+    skipped: int  # rows without a postcode or without an area code
+    stored: int  # rows at every level, derived ones included
+    areas_created: int
+
+
+class _Progress(io.RawIOBase):
+    """A binary file that tells `advance(bytes)` how far COPY has read."""
+
+    def __init__(self, file: BinaryIO, advance) -> None:
+        self._file, self._advance = file, advance
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._file.read(_READ_SIZE if size is None or size < 0 else size)
+        self._advance(len(data))
+        return data
+
+
+def _header(file: BinaryIO) -> list[str]:
+    """The CSV's column names (the file is left at its start)."""
+    line = file.readline()
+    file.seek(0)
+    try:
+        return next(csv.reader([line.decode("utf-8-sig")]))
+    except (UnicodeDecodeError, StopIteration):
+        raise PostcodeImportError(
+            "The file's first line must be a header of column names (CSV, UTF-8)."
+        ) from None
+
+
+def _column(header: list[str], name: str, option: str) -> int:
+    try:
+        return [h.strip() for h in header].index(name)
+    except ValueError:
+        raise PostcodeImportError(
+            f'The file has no column "{name}" ({option}); its columns are: '
+            + ", ".join(header[:40])
+        ) from None
+
+
+# The staging rows, normalised: `key` is the canonical form (campaign/postcodes.py)
+# or NULL when the postcode is not one; `lvl` its level. Only the patterns'
+# constants are formatted in (here and below): no value from the file.
+_NORMALISE = f"""
+CREATE TEMP TABLE qp_postcode_rows ON COMMIT DROP AS
+SELECT n, raw, code, CASE
+    WHEN compact ~ '{UNIT_PATTERN}' THEN {UNIT}
+    WHEN spaced ~ '{SECTOR_PATTERN}' THEN {SECTOR}
+    WHEN compact ~ '{DISTRICT_PATTERN}' THEN {DISTRICT} END AS lvl,
+  CASE
+    WHEN compact ~ '{UNIT_PATTERN}'
+      THEN regexp_replace(compact, '{UNIT_PATTERN}', '\\1 \\2')
+    WHEN spaced ~ '{SECTOR_PATTERN}'
+      THEN regexp_replace(spaced, '{SECTOR_PATTERN}', '\\1 \\2')
+    WHEN compact ~ '{DISTRICT_PATTERN}' THEN compact END AS key
+FROM (
+  SELECT n, raw, code, upper(regexp_replace(raw, '\\s', '', 'g')) AS compact,
+         upper(btrim(regexp_replace(raw, '\\s+', ' ', 'g'))) AS spaced
+  FROM (SELECT n, btrim(%PC%) AS raw, btrim(%AREA%) AS code
+        FROM qp_postcode_staging) s
+  WHERE raw <> '' AND code <> ''
+) t
+"""  # noqa: S608
+
+# Every level below the finest is derived: a sector's areas are its postcodes'.
+_INSERT = f"""
+INSERT INTO campaign_postcodearea (dataset_id, generation, postcode, area_id)
+SELECT %(dataset)s, %(generation)s, k, a.id FROM (
+    SELECT DISTINCT key AS k, code FROM qp_postcode_rows WHERE lvl = {UNIT}
+  UNION ALL
+    SELECT DISTINCT regexp_replace(key, '^(\\S+) ([0-9]).*$', '\\1 \\2'), code
+    FROM qp_postcode_rows WHERE lvl <= {SECTOR}
+  UNION ALL
+    SELECT DISTINCT split_part(key, ' ', 1), code FROM qp_postcode_rows
+) u JOIN campaign_area a ON a.code = u.code
+"""  # noqa: S608
+
+
+def postcode_dataset_import(
+    *,
+    file: BinaryIO,
+    name: str,
+    version: date,
+    postcode_column: str,
+    area_column: str,
+    create_areas: bool = False,
+    progress=None,
+) -> ImportReport:
+    """Replace dataset `name`'s postcodes (creating it if new) with the file's.
+    `progress(bytes)` is told as the file is read. Raises PostcodeImportError."""
+    header = _header(file)
+    pc = _column(header, postcode_column, "--postcode-column")
+    area = _column(header, area_column, "--area-column")
+    columns = [f"c{i}" for i in range(len(header))]
+    source = _Progress(file, progress or (lambda n: None))
+    with transaction.atomic(), connection.cursor() as cursor:
+        dataset, _ = PostcodeDataset.objects.select_for_update().get_or_create(
+            name=name, defaults={"version": version}
+        )
+        generation = dataset.generation + 1
+        cursor.execute(
+            "CREATE TEMP TABLE qp_postcode_staging ("
+            + ", ".join(f"{c} text" for c in columns)
+            + ", n bigint GENERATED ALWAYS AS IDENTITY) ON COMMIT DROP"
+        )
+        try:
+            cursor.cursor.copy_expert(
+                f"COPY qp_postcode_staging ({', '.join(columns)}) FROM STDIN "
+                "WITH (FORMAT csv, HEADER true, ENCODING 'UTF8')",
+                source,
+                size=_READ_SIZE,
+            )
+        except Exception as exc:  # psycopg2's DataError, BadCopyFileFormat, ...
+            detail = str(exc).strip().replace("qp_postcode_staging", "the file")
+            raise PostcodeImportError(f"The file could not be read: {detail}") from exc
+        cursor.execute("SELECT count(*) FROM qp_postcode_staging")
+        rows_read = cursor.fetchone()[0]
+        cursor.execute(
+            _NORMALISE.replace("%PC%", columns[pc]).replace("%AREA%", columns[area])
+        )
+        kept = cursor.rowcount
+        _refuse_bad_postcodes(cursor, postcode_column)
+        areas_created = _areas_known(cursor, create=create_areas)
+        if not kept:
+            raise PostcodeImportError("The file has no rows with a postcode and area.")
+        cursor.execute("SELECT min(lvl) FROM qp_postcode_rows")
+        finest = cursor.fetchone()[0]
+        cursor.execute(_INSERT, {"dataset": dataset.pk, "generation": generation})
+        stored = cursor.rowcount
+        PostcodeArea.objects.filter(dataset=dataset).exclude(
+            generation=generation
+        )._raw_delete(connection.alias)
+        dataset.version, dataset.generation = version, generation
+        dataset.finest_level, dataset.postcodes = finest, stored
+        dataset.imported_at = timezone.now()
+        dataset.save()
+    with connection.cursor() as cursor:
+        # Fresh statistics for the planner after millions of new rows.
+        cursor.execute("ANALYZE campaign_postcodearea")
+    report = ImportReport(dataset, rows_read, rows_read - kept, stored, areas_created)
+    logger.info(
+        "postcode dataset %s imported: generation %s, %s rows stored",
+        *(dataset.pk, generation, stored),
+        extra={"dataset_id": dataset.pk, "rows": stored},
+    )
+    return report
+
+
+def _refuse_bad_postcodes(cursor, column: str) -> None:
+    cursor.execute(
+        "SELECT n, raw FROM qp_postcode_rows WHERE key IS NULL ORDER BY n LIMIT %s",
+        [EXAMPLES],
+    )
+    bad = cursor.fetchall()
+    if not bad:
+        return
+    cursor.execute("SELECT count(*) FROM qp_postcode_rows WHERE key IS NULL")
+    total = cursor.fetchone()[0]
+    # Row 1 is the header (a spreadsheet's row numbers).
+    examples = "; ".join(f'row {n + 1}: "{raw}"' for n, raw in bad)
+    raise PostcodeImportError(
+        f'{total} row(s) have something in "{column}" that is not a UK postcode, '
+        f"sector or district, e.g. {examples}. Nothing was imported."
+    )
+
+
+def _areas_known(cursor, *, create: bool) -> int:
+    """Refuse area codes that are no Area yet, or create them named by code."""
+    unknown = (
+        "SELECT DISTINCT r.code FROM qp_postcode_rows r "
+        "WHERE NOT EXISTS (SELECT 1 FROM campaign_area a WHERE a.code = r.code)"
+    )
+    cursor.execute(f"SELECT code FROM ({unknown}) u ORDER BY code")  # noqa: S608
+    codes = [code for (code,) in cursor.fetchall()]
+    if not codes:
+        return 0
+    if not create:
+        raise PostcodeImportError(
+            f"{len(codes)} area code(s) in the file are not areas yet, e.g. "
+            + ", ".join(codes[:EXAMPLES])
+            + ". Import the areas first (admin: Areas, Import), or pass "
+            "--create-areas to create them named by their code. Nothing was imported."
+        )
+    too_long = [c for c in codes if len(c) > Area._meta.get_field("code").max_length]
+    if too_long:
+        raise PostcodeImportError(f"Area codes too long, e.g. {too_long[0][:60]}")
+    now = timezone.now()
+    Area.objects.bulk_create(
+        [Area(code=c, name=c, created_at=now, updated_at=now) for c in codes]
+    )
+    return len(codes)
