@@ -91,23 +91,27 @@ def _column(header: list[str], name: str, option: str) -> int:
 # constants are formatted in (here and below): no value from the file.
 _NORMALISE = f"""
 CREATE TEMP TABLE qp_postcode_rows ON COMMIT DROP AS
-SELECT n, raw, code, CASE
-    WHEN compact ~ '{UNIT_PATTERN}' THEN {UNIT}
-    WHEN spaced ~ '{SECTOR_PATTERN}' THEN {SECTOR}
-    WHEN compact ~ '{DISTRICT_PATTERN}' THEN {DISTRICT} END AS lvl,
-  CASE
-    WHEN compact ~ '{UNIT_PATTERN}'
-      THEN regexp_replace(compact, '{UNIT_PATTERN}', '\\1 \\2')
-    WHEN spaced ~ '{SECTOR_PATTERN}'
-      THEN regexp_replace(spaced, '{SECTOR_PATTERN}', '\\1 \\2')
-    WHEN compact ~ '{DISTRICT_PATTERN}' THEN compact END AS key
+SELECT n, raw, code,
+  CASE WHEN u IS NOT NULL THEN {UNIT} WHEN s IS NOT NULL THEN {SECTOR}
+       WHEN d IS NOT NULL THEN {DISTRICT} END AS lvl,
+  COALESCE(u[1] || ' ' || u[2], s[1] || ' ' || s[2], d[1]) AS key
 FROM (
-  SELECT n, raw, code, upper(regexp_replace(raw, '\\s', '', 'g')) AS compact,
-         upper(btrim(regexp_replace(raw, '\\s+', ' ', 'g'))) AS spaced
-  FROM (SELECT n, btrim(%PC%) AS raw, btrim(%AREA%) AS code
-        FROM qp_postcode_staging) s
-  WHERE raw <> '' AND code <> ''
-) t
+  -- The coarser patterns only where the finer one failed: one regex for most rows.
+  SELECT n, raw, code, u,
+    CASE WHEN u IS NULL THEN regexp_match(
+      upper(btrim(regexp_replace(raw, '\\s+', ' ', 'g'))), '{SECTOR_PATTERN}') END AS s,
+    CASE WHEN u IS NULL THEN regexp_match(compact, '{DISTRICT_PATTERN}') END AS d
+  FROM (
+    SELECT n, raw, code, compact, regexp_match(compact, '{UNIT_PATTERN}') AS u
+    FROM (
+      SELECT n, btrim(%PC%) AS raw, btrim(%AREA%) AS code,
+             upper(replace(%PC%, ' ', '')) AS compact
+      FROM qp_postcode_staging
+    ) t
+    WHERE raw <> '' AND code <> ''
+    OFFSET 0  -- computed once per row, not once per mention above
+  ) m
+) l
 """  # noqa: S608
 
 # Every level below the finest is derived: a sector's areas are its postcodes'.
@@ -116,7 +120,7 @@ INSERT INTO campaign_postcodearea (dataset_id, generation, postcode, area_id)
 SELECT %(dataset)s, %(generation)s, k, a.id FROM (
     SELECT DISTINCT key AS k, code FROM qp_postcode_rows WHERE lvl = {UNIT}
   UNION ALL
-    SELECT DISTINCT regexp_replace(key, '^(\\S+) ([0-9]).*$', '\\1 \\2'), code
+    SELECT DISTINCT CASE lvl WHEN {UNIT} THEN left(key, -2) ELSE key END, code
     FROM qp_postcode_rows WHERE lvl <= {SECTOR}
   UNION ALL
     SELECT DISTINCT split_part(key, ' ', 1), code FROM qp_postcode_rows
@@ -163,6 +167,7 @@ def postcode_dataset_import(
             raise PostcodeImportError(f"The file could not be read: {detail}") from exc
         cursor.execute("SELECT count(*) FROM qp_postcode_staging")
         rows_read = cursor.fetchone()[0]
+        # Column names of our own making (c0, c1, ...), never the file's.
         cursor.execute(
             _NORMALISE.replace("%PC%", columns[pc]).replace("%AREA%", columns[area])
         )
