@@ -114,6 +114,8 @@ FROM (
 ) l
 """  # noqa: S608
 
+_DROP = "DROP TABLE IF EXISTS qp_postcode_staging, qp_postcode_rows"
+
 # Every level below the finest is derived: a sector's areas are its postcodes'.
 _INSERT = f"""
 INSERT INTO campaign_postcodearea (dataset_id, generation, postcode, area_id)
@@ -150,6 +152,9 @@ def postcode_dataset_import(
             name=name, defaults={"version": version}
         )
         generation = dataset.generation + 1
+        # ON COMMIT DROP waits for the outermost commit: inside a caller's
+        # transaction (a test's) a second import would find them still there.
+        cursor.execute(_DROP)
         cursor.execute(
             "CREATE TEMP TABLE qp_postcode_staging ("
             + ", ".join(f"{c} text" for c in columns)
@@ -187,6 +192,7 @@ def postcode_dataset_import(
         dataset.finest_level, dataset.postcodes = finest, stored
         dataset.imported_at = timezone.now()
         dataset.save()
+        cursor.execute(_DROP)
     with connection.cursor() as cursor:
         # Fresh statistics for the planner after millions of new rows.
         cursor.execute("ANALYZE campaign_postcodearea")

@@ -126,8 +126,10 @@ def campaign_sign(
         client_ip_hash=client_ip_hash,
         **source.as_fields(),
     )
-    # The FK checks would query; both rows were just read.
-    signature.clean_fields(exclude=["campaign", "consent_text"])
+    # The FK checks would query; these rows were just read.
+    signature.clean_fields(
+        exclude=["campaign", "consent_text", "area", "representative"]
+    )
     # A first signing's email, rendered before the transaction opens: the rows'
     # locks are held only for the two INSERTs.
     first_email = _confirmation_email(signature=signature, kind="confirm")
