@@ -168,4 +168,3 @@ def test_signing_by_postcode_adds_one_query(client, by_postcode, dataset):
         assert response.status_code == 302
         counts[campaign.slug] = len(queries)
     assert counts[by_postcode.slug] == counts["fixed"] + 1
-
