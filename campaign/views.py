@@ -63,6 +63,7 @@ def _letter_previews(*, campaign, targets, form, nudge: bool = True) -> dict:
         else [],
         "chosen_area": str(form.data.get("area", "")) if form.is_bound else "",
         "postcode_problem": found.problem if found else "",
+        "postcode_problem_code": found.code if found else "",
     }
     if form.is_bound and "letter_body" in form.errors:
         return {"letters": [], "problem": "form", **by_postcode}
