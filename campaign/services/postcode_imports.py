@@ -148,6 +148,11 @@ def postcode_dataset_import(
     columns = [f"c{i}" for i in range(len(header))]
     source = _Progress(file, progress or (lambda n: None))
     with transaction.atomic(), connection.cursor() as cursor:
+        # Millions of rows sorted and hashed in memory, not in temporary files
+        # (the server's memory, for this transaction only; the staging tables
+        # stay in temp buffers where the session has not used any yet).
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute("SET LOCAL temp_buffers = '256MB'")
         dataset, _ = PostcodeDataset.objects.select_for_update().get_or_create(
             name=name, defaults={"version": version}
         )
