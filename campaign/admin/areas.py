@@ -1,5 +1,5 @@
 """Areas, postcode datasets and officials' spreadsheets: what a campaign by
-postcode needs (docs/organiser.md, "Write to your representative")."""
+postcode needs (how organisers use them: docs/organiser.md)."""
 
 from django.contrib import admin
 from import_export.admin import ImportExportMixin

@@ -37,6 +37,9 @@ class SignatureAdmin(admin.ModelAdmin):
         "consented_at",
         "client_ip_hash",
         "anonymised_at",
+        # Campaigns by postcode: fixed at signing (campaign/areas.py).
+        "area",
+        "representative",
     ]
     date_hierarchy = "created_at"
     show_full_result_count = False  # COUNT(*) on millions of rows per page view

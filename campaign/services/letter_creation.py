@@ -14,22 +14,22 @@ def letters_create_for(*, signature: Signature) -> list[Letter]:
     measured and its route set by the target's delivery mode (the campaign's
     area setting for the representative)."""
     campaign = signature.campaign
-    done = set(signature.letters.values_list("official_id", flat=True))
     recipients = [
         (target.official, target.delivery_mode)
         for target in campaign.target_links.filter(official__is_active=True)
+        .exclude(official__letters__signature=signature)
         .select_related("official")
         .order_by("official_id")
-        if target.official_id not in done
     ]
+    # A campaign by postcode (no query for the others: no representative_id).
     representative = signature.representative
-    targeting = selectors.area_targeting(campaign=campaign)
+    targeting = representative and selectors.area_targeting(campaign=campaign)
     if (
-        representative is not None
-        and targeting is not None
+        targeting is not None
+        and representative is not None
         and representative.is_active
-        and representative.pk not in done
         and all(official.pk != representative.pk for official, _ in recipients)
+        and not signature.letters.filter(official=representative).exists()
     ):
         recipients.append((representative, targeting.delivery_mode))
     letters = []
