@@ -10,12 +10,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaign.models import (
+    Area,
+    AreaTargeting,
     Campaign,
     ConsentText,
     Digest,
     ErasureRecord,
     Letter,
     Official,
+    PostcodeDataset,
     Questionnaire,
     Signature,
 )
@@ -35,6 +38,8 @@ NO_ADD |= {"receipt"}  # queued by the receipt service only
 NO_ADD |= {"accessattempt", "accesslog", "accessfailurelog"}
 # The audit trail of erasures: written only by the erasure service.
 NO_ADD |= {"erasurerecord"}
+# Loaded with manage.py import_postcodes only.
+NO_ADD |= {"postcodedataset"}
 
 pytestmark = pytest.mark.django_db
 
@@ -63,6 +68,9 @@ def data():
         official=letter.official,
         sent_at=timezone.now(),
     )
+    dataset = PostcodeDataset.objects.create(name="ONS", version="2026-08-01")
+    Area.objects.create(code="E01", name="Northtown", official=letter.official)
+    AreaTargeting.objects.create(campaign=signature.campaign, dataset=dataset)
     Group.objects.create(name="Organisers")
     who = {"username": "organiser", "ip_address": "192.0.2.1", "user_agent": "Test"}
     AccessAttempt.objects.create(**who, failures_since_start=3)
@@ -229,6 +237,11 @@ def _campaign_data(campaign, official, **changes) -> dict:
         "target_links-MAX_NUM_FORMS": "1000",
         "target_links-0-official": official.pk,
         "target_links-0-delivery_mode": "every",
+        # By postcode: not used here.
+        "area_targeting-TOTAL_FORMS": "0",
+        "area_targeting-INITIAL_FORMS": "0",
+        "area_targeting-MIN_NUM_FORMS": "0",
+        "area_targeting-MAX_NUM_FORMS": "1",
     }
     return {**data, **changes}
 

@@ -168,3 +168,46 @@ def test_signing_by_postcode_adds_one_query(client, by_postcode, dataset):
         assert response.status_code == 302
         counts[campaign.slug] = len(queries)
     assert counts[by_postcode.slug] == counts["fixed"] + 1
+
+
+def test_the_admin_sets_the_area_mode_and_reroutes_waiting_letters(
+    staff_client, client, by_postcode, settings
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # nothing may be sent here
+    AreaTargeting.objects.filter(campaign=by_postcode).update(
+        delivery_mode=DeliveryMode.DIGEST_ONLY
+    )
+    client.post(url(by_postcode), sign_data("SW1A 1AA"))
+    letters_create_for(signature=Signature.objects.select_related("campaign").get())
+    assert Letter.objects.get().status == "awaiting_digest"
+    targeting = AreaTargeting.objects.get(campaign=by_postcode)
+    form = {
+        "slug": by_postcode.slug,
+        "title": by_postcode.title,
+        "summary": by_postcode.summary,
+        "status": by_postcode.status,
+        "signature_goal": by_postcode.signature_goal,
+        "letter_template": by_postcode.letter_template_id,
+        "target_links-TOTAL_FORMS": "0",
+        "target_links-INITIAL_FORMS": "0",
+        "target_links-MIN_NUM_FORMS": "0",
+        "target_links-MAX_NUM_FORMS": "1000",
+        "area_targeting-TOTAL_FORMS": "1",
+        "area_targeting-INITIAL_FORMS": "1",
+        "area_targeting-MIN_NUM_FORMS": "0",
+        "area_targeting-MAX_NUM_FORMS": "1",
+        "area_targeting-0-campaign": by_postcode.pk,
+        "area_targeting-0-dataset": targeting.dataset_id,
+        "area_targeting-0-delivery_mode": DeliveryMode.HAND_IN,
+        "area_targeting-0-send_days": "",
+        "area_targeting-0-send_from": "",
+        "area_targeting-0-send_until": "",
+    }
+    admin_url = reverse("admin:campaign_campaign_change", args=[by_postcode.pk])
+    response = staff_client.post(admin_url, form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert Letter.objects.get().status == "held"
+    # Half a delivery window is refused as on an official.
+    form["area_targeting-0-send_from"] = "09:00"
+    page = staff_client.post(admin_url, form).content.decode()
+    assert "Give both ends of the delivery hours" in page
