@@ -13,6 +13,7 @@ Memory stays flat whatever the file's size: the file streams into COPY.
 import csv
 import io
 import logging
+import time
 from dataclasses import dataclass
 from datetime import date
 from typing import BinaryIO
@@ -47,6 +48,7 @@ class ImportReport:
     skipped: int  # rows without a postcode or without an area code
     stored: int  # rows at every level, derived ones included
     areas_created: int
+    seconds: dict[str, float]  # per step, for the operator and bench/postcodes.py
 
 
 class _Progress(io.RawIOBase):
@@ -147,6 +149,13 @@ def postcode_dataset_import(
     area = _column(header, area_column, "--area-column")
     columns = [f"c{i}" for i in range(len(header))]
     source = _Progress(file, progress or (lambda n: None))
+    seconds, started = {}, time.monotonic()
+
+    def step(name: str) -> None:
+        nonlocal started
+        seconds[name] = round(time.monotonic() - started, 1)
+        started = time.monotonic()
+
     with transaction.atomic(), connection.cursor() as cursor:
         # Millions of rows sorted and hashed in memory, not in temporary files
         # (the server's memory, for this transaction only; the staging tables
@@ -177,6 +186,7 @@ def postcode_dataset_import(
             raise PostcodeImportError(f"The file could not be read: {detail}") from exc
         cursor.execute("SELECT count(*) FROM qp_postcode_staging")
         rows_read = cursor.fetchone()[0]
+        step("copy")
         # Column names of our own making (c0, c1, ...), never the file's.
         cursor.execute(
             _NORMALISE.replace("%PC%", columns[pc]).replace("%AREA%", columns[area])
@@ -184,12 +194,14 @@ def postcode_dataset_import(
         kept = cursor.rowcount
         _refuse_bad_postcodes(cursor, postcode_column)
         areas_created = _areas_known(cursor, create=create_areas)
+        step("normalise and check")
         if not kept:
             raise PostcodeImportError("The file has no rows with a postcode and area.")
         cursor.execute("SELECT min(lvl) FROM qp_postcode_rows")
         finest = cursor.fetchone()[0]
         cursor.execute(_INSERT, {"dataset": dataset.pk, "generation": generation})
         stored = cursor.rowcount
+        step("insert")
         PostcodeArea.objects.filter(dataset=dataset).exclude(
             generation=generation
         )._raw_delete(connection.alias)
@@ -198,10 +210,15 @@ def postcode_dataset_import(
         dataset.imported_at = timezone.now()
         dataset.save()
         cursor.execute(_DROP)
+        step("delete the old rows")
+    step("commit")
     with connection.cursor() as cursor:
         # Fresh statistics for the planner after millions of new rows.
         cursor.execute("ANALYZE campaign_postcodearea")
-    report = ImportReport(dataset, rows_read, rows_read - kept, stored, areas_created)
+    step("analyze")
+    report = ImportReport(
+        dataset, rows_read, rows_read - kept, stored, areas_created, seconds
+    )
     logger.info(
         "postcode dataset %s imported: generation %s, %s rows stored",
         *(dataset.pk, generation, stored),

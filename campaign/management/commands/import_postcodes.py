@@ -76,5 +76,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{report.dataset}: {report.rows_read} rows read, {report.skipped} "
             f"without a postcode or area skipped, {report.stored} stored (every "
-            f"level), {report.areas_created} areas created."
+            f"level), {report.areas_created} areas created. Seconds: "
+            + ", ".join(f"{name} {n}" for name, n in report.seconds.items())
+            + "."
         )
