@@ -22,6 +22,7 @@ from .models import (
 )
 from .postcodes import UNIT, postcode_keys
 from .services.pages import campaign_pages_invalidate
+from .services.postcode_imports import postcode_generation_next
 
 SLUG = "quillford-bus-routes"
 TEMPLATE_NAME = "Quillford: save the night buses (demo)"
@@ -83,10 +84,11 @@ def demo_areas_load(*, template) -> tuple[Campaign, bool]:
         campaign = Campaign.objects.filter(slug=SLUG).first()
         if campaign is not None:
             return campaign, False
+        generation = postcode_generation_next()
         dataset = PostcodeDataset.objects.create(
             name=DATASET,
             version=DATASET_VERSION,
-            generation=1,
+            generation=generation,
             finest_level=UNIT,
             imported_at=timezone.now(),
         )
@@ -111,7 +113,9 @@ def demo_areas_load(*, template) -> tuple[Campaign, bool]:
             for key in postcode_keys(postcode).values()
         }
         PostcodeArea.objects.bulk_create(
-            PostcodeArea(dataset=dataset, generation=1, postcode=key, area=areas[code])
+            PostcodeArea(
+                dataset=dataset, generation=generation, postcode=key, area=areas[code]
+            )
             for key, code in sorted(rows)
         )
         dataset.postcodes = len(rows)

@@ -5,6 +5,34 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+PARTITIONED = [
+    """CREATE TABLE campaign_postcodearea (
+        dataset_id bigint NOT NULL,
+        generation integer NOT NULL CHECK (generation >= 0),
+        postcode varchar(8) NOT NULL,
+        area_id bigint NOT NULL,
+        PRIMARY KEY (dataset_id, generation, postcode, area_id)
+    ) PARTITION BY LIST (generation)""",
+    # Rows written without an import of their own (the demo's) live here.
+    "CREATE TABLE campaign_postcodearea_default PARTITION OF campaign_postcodearea DEFAULT",
+    "CREATE SEQUENCE campaign_postcodearea_generation",
+]
+
+
+def create_postcodearea(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        schema_editor.create_model(apps.get_model("campaign", "PostcodeArea"))
+        return
+    for statement in PARTITIONED:
+        schema_editor.execute(statement)
+
+
+def drop_postcodearea(apps, schema_editor):
+    schema_editor.delete_model(apps.get_model("campaign", "PostcodeArea"))
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("DROP SEQUENCE IF EXISTS campaign_postcodearea_generation")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -60,20 +88,30 @@ class Migration(migrations.Migration):
             name='area',
             field=models.ForeignKey(blank=True, help_text='The area their postcode is in (campaigns by postcode).', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='campaign.area'),
         ),
-        migrations.CreateModel(
-            name='PostcodeArea',
-            fields=[
-                ('pk', models.CompositePrimaryKey('dataset_id', 'generation', 'postcode', 'area_id', blank=True, editable=False, primary_key=True, serialize=False)),
-                ('generation', models.PositiveIntegerField()),
-                ('postcode', models.CharField(max_length=8)),
-                ('area', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='campaign.area')),
-                ('dataset', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='campaign.postcodedataset')),
+        # PostgreSQL: partitioned by generation, so an import builds its rows and
+        # their index in a table of their own and attaches it (services/
+        # postcode_imports.py). Elsewhere (the SQLite demo) a plain table.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.CreateModel(
+                    name='PostcodeArea',
+                    fields=[
+                        ('pk', models.CompositePrimaryKey('dataset_id', 'generation', 'postcode', 'area_id', blank=True, editable=False, primary_key=True, serialize=False)),
+                        ('generation', models.PositiveIntegerField()),
+                        ('postcode', models.CharField(max_length=8)),
+                        ('area', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='campaign.area')),
+                        ('dataset', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='campaign.postcodedataset')),
+                    ],
+                    options={
+                        'verbose_name': 'postcode in an area',
+                        'verbose_name_plural': 'postcodes in areas',
+                        'ordering': ['postcode'],
+                    },
+                ),
             ],
-            options={
-                'verbose_name': 'postcode in an area',
-                'verbose_name_plural': 'postcodes in areas',
-                'ordering': ['postcode'],
-            },
+            database_operations=[
+                migrations.RunPython(create_postcodearea, drop_postcodearea),
+            ],
         ),
         migrations.CreateModel(
             name='AreaTargeting',

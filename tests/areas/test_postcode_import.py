@@ -3,6 +3,7 @@ full postcode, sector and district; a bad file changes nothing; lookups keep
 working while an import runs."""
 
 import io
+import re
 import threading
 from datetime import date
 
@@ -49,7 +50,8 @@ def test_the_lookup_is_one_indexed_query(dataset, django_assert_num_queries):
         cursor.execute("EXPLAIN " + captured[0]["sql"])
         plan = "\n".join(row[0] for row in cursor.fetchall())
         cursor.execute("RESET enable_seqscan")
-    assert "campaign_postcodearea_pkey" in plan
+    # The current generation's partition, by its primary key.
+    assert re.search(rf"campaign_postcodearea_g{dataset.generation}_pkey", plan)
 
 
 def test_the_import_records_the_dataset_and_stores_every_level(dataset):
@@ -62,13 +64,24 @@ def test_the_import_records_the_dataset_and_stores_every_level(dataset):
 
 
 def test_a_reimport_swaps_the_whole_dataset(dataset):
+    first = dataset.generation
     report = import_rows([("SW1A 1AA", "E02")], version=date(2026, 11, 1))
     dataset.refresh_from_db()
-    assert (dataset.version, dataset.generation) == (date(2026, 11, 1), 2)
+    assert dataset.version == date(2026, 11, 1) and dataset.generation > first
     assert codes(postcode_areas(dataset_id=dataset.pk, postcode="SW1A1AA")) == ["E02"]
     assert postcode_areas(dataset_id=dataset.pk, postcode="N1 9GU").is_unknown
-    # The old generation's rows are gone, not only hidden.
-    assert set(PostcodeArea.objects.values_list("generation", flat=True)) == {2}
+    # The old generation's rows are gone, not only hidden: its partition too.
+    assert set(PostcodeArea.objects.values_list("generation", flat=True)) == {
+        dataset.generation
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_class "
+            "WHERE relname LIKE 'campaign_postcodearea_g%%'"
+        )
+        tables = {name for (name,) in cursor.fetchall()}
+    assert f"campaign_postcodearea_g{dataset.generation}" in tables
+    assert f"campaign_postcodearea_g{first}" not in tables
     assert report.stored == 3
 
 
@@ -92,11 +105,12 @@ def test_datasets_coexist(dataset, areas):
     ids=["column", "postcode", "area", "quote", "columns", "empty", "encoding"],
 )
 def test_a_bad_file_changes_nothing(dataset, content, message):
+    generation = dataset.generation
     before = set(PostcodeArea.objects.values_list("generation", "postcode", "area"))
     with pytest.raises(PostcodeImportError, match=message):
         _import(content)
     dataset.refresh_from_db()
-    assert (dataset.generation, dataset.version) == (1, date(2026, 8, 1))
+    assert (dataset.generation, dataset.version) == (generation, date(2026, 8, 1))
     assert set(PostcodeArea.objects.values_list("generation", "postcode", "area")) == (
         before
     )
@@ -148,15 +162,16 @@ def test_the_command_reports_and_refuses_with_a_clear_message(areas, tmp_path, c
 
 
 def test_lookups_succeed_while_an_import_is_swapping(transactional_db, areas):
-    """The import pauses in its transaction right after deleting the old
-    generation; another connection's lookup still answers from it, at once."""
+    """The import pauses in its transaction once the new generation's rows are
+    written and being indexed (the long part); another connection's lookup still
+    answers from the old generation, at once."""
     dataset = import_rows(ROWS).dataset
     deleted, release = threading.Event(), threading.Event()
     errors = []
 
     def pause_after_delete(execute, sql, params, many, context):
         result = execute(sql, params, many, context)
-        if sql.startswith('DELETE FROM "campaign_postcodearea"'):
+        if "ADD PRIMARY KEY" in sql:
             deleted.set()
             release.wait(20)
         return result
