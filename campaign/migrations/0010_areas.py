@@ -109,10 +109,10 @@ class Migration(migrations.Migration):
                     },
                 ),
             ],
-            database_operations=[
-                migrations.RunPython(create_postcodearea, drop_postcodearea),
-            ],
+            database_operations=[],
         ),
+        # After the state has the model (a RunPython sees the state before it).
+        migrations.RunPython(create_postcodearea, drop_postcodearea),
         migrations.CreateModel(
             name='AreaTargeting',
             fields=[

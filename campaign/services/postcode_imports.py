@@ -96,26 +96,24 @@ def _column(header: list[str], name: str, option: str) -> int:
 # constants are formatted in (here and below): no value from the file.
 _NORMALISE = f"""
 CREATE TEMP TABLE qp_postcode_rows ON COMMIT DROP AS
-SELECT n, raw, code,
-  CASE WHEN u IS NOT NULL THEN {UNIT} WHEN s IS NOT NULL THEN {SECTOR}
-       WHEN d IS NOT NULL THEN {DISTRICT} END AS lvl,
-  COALESCE(u[1] || ' ' || u[2], s[1] || ' ' || s[2], d[1]) AS key
+SELECT n, raw, code, lvl, CASE lvl
+    WHEN {UNIT} THEN left(compact, -3) || ' ' || right(compact, 3)
+    WHEN {SECTOR} THEN left(compact, -1) || ' ' || right(compact, 1)
+    WHEN {DISTRICT} THEN compact END AS key
 FROM (
-  -- The coarser patterns only where the finer one failed: one regex for most rows.
-  SELECT n, raw, code, u,
-    CASE WHEN u IS NULL THEN regexp_match(
-      upper(btrim(regexp_replace(raw, '\\s+', ' ', 'g'))), '{SECTOR_PATTERN}') END AS s,
-    CASE WHEN u IS NULL THEN regexp_match(compact, '{DISTRICT_PATTERN}') END AS d
+  -- CASE stops at the first match: one regular expression for most rows.
+  SELECT n, raw, code, compact, CASE
+      WHEN compact ~ '{UNIT_PATTERN}' THEN {UNIT}
+      WHEN upper(regexp_replace(raw, '\\s+', ' ', 'g')) ~ '{SECTOR_PATTERN}'
+        THEN {SECTOR}
+      WHEN compact ~ '{DISTRICT_PATTERN}' THEN {DISTRICT} END AS lvl
   FROM (
-    SELECT n, raw, code, compact, regexp_match(compact, '{UNIT_PATTERN}') AS u
-    FROM (
-      SELECT n, btrim(%PC%) AS raw, btrim(%AREA%) AS code,
-             upper(replace(%PC%, ' ', '')) AS compact
-      FROM qp_postcode_staging
-    ) t
-    WHERE raw <> '' AND code <> ''
-    OFFSET 0  -- computed once per row, not once per mention above
-  ) m
+    SELECT n, btrim(%PC%) AS raw, btrim(%AREA%) AS code,
+           upper(replace(btrim(%PC%), ' ', '')) AS compact
+    FROM qp_postcode_staging
+  ) t
+  WHERE raw <> '' AND code <> ''
+  OFFSET 0  -- lvl computed once per row, not once per mention above
 ) l
 """  # noqa: S608
 
