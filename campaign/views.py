@@ -10,14 +10,12 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.client_ip import client_ip
-from letters.rendering import TemplateError
 
 from . import bot_traps, limits, page_cache, privacy, replies, selectors, sources
-from .drafting import draft_letter
 from .forms import SignForm
 from .limits import Refusal
 from .models import Campaign, Signature
-from .own_words_nudge import own_words_nudges
+from .previews import letter_previews
 from .selectors import ConfirmationState, SigningState
 from .services.signing import (
     CampaignNotSignable,
@@ -36,68 +34,6 @@ def campaign_list(request):
     counts = selectors.signature_counts(campaign_ids=[c.pk for c in campaigns])
     rows = [(campaign, counts[campaign.pk]) for campaign in campaigns]
     return render(request, "campaign/list.html", {"rows": rows})
-
-
-def _recipients(*, targets, form) -> list:
-    """Whom the preview drafts a letter for: the targets and, in a campaign by
-    postcode, the supporter's representative once their postcode found one
-    (None until then: a letter with the official's placeholders)."""
-    if form.targeting is None:
-        return list(targets)
-    representative = form.representative()
-    if representative is None:
-        return [*targets, None]
-    return [*targets, *([] if representative in targets else [representative])]
-
-
-def _letter_previews(*, campaign, targets, form, nudge: bool = True) -> dict:
-    """Each target's letter exactly as it would be sent, from what the form holds
-    so far; one rendering shared by the page and the live-preview fragment.
-    `nudge`: say what own words would change (not once signing has closed)."""
-    found = form.signer_area
-    by_postcode = {
-        "by_postcode": form.targeting is not None,
-        "representative": form.representative(),
-        "choose_areas": found.found.areas
-        if found and len(found.found.areas) > 1
-        else [],
-        "chosen_area": str(form.data.get("area", "")) if form.is_bound else "",
-        "postcode_problem": found.problem if found else "",
-        "postcode_problem_code": found.code if found else "",
-    }
-    if form.is_bound and "letter_body" in form.errors:
-        return {"letters": [], "problem": "form", **by_postcode}
-    signer = form.preview_signer()
-    body_template = form.preview_body_template()
-    try:
-        letters = [
-            (
-                official,
-                draft_letter(
-                    campaign=campaign,
-                    official=official,
-                    signer=signer,
-                    body_template=body_template,
-                ),
-            )
-            for official in _recipients(targets=targets, form=form)
-        ]
-    except TemplateError:  # a broken campaign template: say so, don't crash
-        return {"letters": [], "problem": "campaign", **by_postcode}
-    return {
-        "letters": letters,
-        "problem": "",
-        "is_draft": signer is None,
-        "personal_min_words": settings.PERSONAL_LETTER_MIN_WORDS,
-        "nudges": own_words_nudges(
-            campaign=campaign,
-            fields=list(form.fields) if nudge else [],
-            signer=signer,
-            body_template=body_template,
-            letters=[(o, letter) for o, letter in letters if o is not None],
-        ),
-        **by_postcode,
-    }
 
 
 def _campaign_page(
@@ -120,7 +56,7 @@ def _campaign_page(
         "csrf_token": slots["csrf_token"],
         "slots": slots,
         "bot_traps": bot_traps.form_context(stamp=slots["stamp"]) if signable else None,
-        "preview": _letter_previews(
+        "preview": letter_previews(
             campaign=campaign,
             targets=targets,
             form=form or SignForm(campaign=campaign),
@@ -239,7 +175,7 @@ def campaign_preview(request, slug: str):
     targets = selectors.campaign_targets(campaign=campaign)
     context = {
         "campaign": campaign,
-        "preview": _letter_previews(campaign=campaign, targets=targets, form=form),
+        "preview": letter_previews(campaign=campaign, targets=targets, form=form),
     }
     return render(request, "campaign/_preview.html", context)
 

@@ -25,14 +25,7 @@ from django.db import OperationalError, connection, models, transaction
 from django.utils import timezone
 
 from campaign.models import Area, PostcodeDataset
-from campaign.postcodes import (
-    DISTRICT,
-    DISTRICT_PATTERN,
-    SECTOR,
-    SECTOR_PATTERN,
-    UNIT,
-    UNIT_PATTERN,
-)
+from campaign.services.postcode_import_sql import DROP, INSERT, NORMALISE
 
 logger = logging.getLogger(__name__)
 
@@ -91,48 +84,6 @@ def _column(header: list[str], name: str, option: str) -> int:
         ) from None
 
 
-# The staging rows, normalised: `key` is the canonical form (campaign/postcodes.py)
-# or NULL when the postcode is not one; `lvl` its level. Only the patterns'
-# constants are formatted in (here and below): no value from the file.
-_NORMALISE = f"""
-CREATE TEMP TABLE qp_postcode_rows ON COMMIT DROP AS
-SELECT n, raw, code, lvl, CASE lvl
-    WHEN {UNIT} THEN left(compact, -3) || ' ' || right(compact, 3)
-    WHEN {SECTOR} THEN left(compact, -1) || ' ' || right(compact, 1)
-    WHEN {DISTRICT} THEN compact END AS key
-FROM (
-  -- CASE stops at the first match: one regular expression for most rows.
-  SELECT n, raw, code, compact, CASE
-      WHEN compact ~ '{UNIT_PATTERN}' THEN {UNIT}
-      WHEN upper(regexp_replace(raw, '\\s+', ' ', 'g')) ~ '{SECTOR_PATTERN}'
-        THEN {SECTOR}
-      WHEN compact ~ '{DISTRICT_PATTERN}' THEN {DISTRICT} END AS lvl
-  FROM (
-    SELECT n, btrim(%PC%) AS raw, btrim(%AREA%) AS code,
-           upper(replace(btrim(%PC%), ' ', '')) AS compact
-    FROM qp_postcode_staging
-  ) t
-  WHERE raw <> '' AND code <> ''
-  OFFSET 0  -- lvl computed once per row, not once per mention above
-) l
-"""  # noqa: S608
-
-_DROP = "DROP TABLE IF EXISTS qp_postcode_staging, qp_postcode_rows"
-
-# Every level below the finest is derived: a sector's areas are its postcodes'.
-_INSERT = f"""
-INSERT INTO %TABLE% (dataset_id, generation, postcode, area_id)
-SELECT %(dataset)s, %(generation)s, k, a.id FROM (
-    SELECT DISTINCT key AS k, code FROM qp_postcode_rows WHERE lvl = {UNIT}
-  UNION ALL
-    SELECT DISTINCT CASE lvl WHEN {UNIT} THEN left(key, -2) ELSE key END, code
-    FROM qp_postcode_rows WHERE lvl <= {SECTOR}
-  UNION ALL
-    SELECT DISTINCT split_part(key, ' ', 1), code FROM qp_postcode_rows
-) u JOIN campaign_area a ON a.code = u.code
-"""  # noqa: S608
-
-
 def postcode_dataset_import(
     *,
     file: BinaryIO,
@@ -169,7 +120,7 @@ def postcode_dataset_import(
         old, generation = dataset.generation, postcode_generation_next()
         # ON COMMIT DROP waits for the outermost commit: inside a caller's
         # transaction (a test's) a second import would find them still there.
-        cursor.execute(_DROP)
+        cursor.execute(DROP)
         cursor.execute(
             "CREATE TEMP TABLE qp_postcode_staging ("
             + ", ".join(f"{c} text" for c in columns)
@@ -190,7 +141,7 @@ def postcode_dataset_import(
         step("copy")
         # Column names of our own making (c0, c1, ...), never the file's.
         cursor.execute(
-            _NORMALISE.replace("%PC%", columns[pc]).replace("%AREA%", columns[area])
+            NORMALISE.replace("%PC%", columns[pc]).replace("%AREA%", columns[area])
         )
         kept = cursor.rowcount
         _refuse_bad_postcodes(cursor, postcode_column)
@@ -206,7 +157,7 @@ def postcode_dataset_import(
             "INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
         )
         cursor.execute(
-            _INSERT.replace("%TABLE%", partition),
+            INSERT.replace("%TABLE%", partition),
             {"dataset": dataset.pk, "generation": generation},
         )
         stored = cursor.rowcount
@@ -242,7 +193,7 @@ def postcode_dataset_import(
         dataset.finest_level, dataset.postcodes = finest, stored
         dataset.imported_at = timezone.now()
         dataset.save()
-        cursor.execute(_DROP)
+        cursor.execute(DROP)
         step("switch")
     step("commit")
     with connection.cursor() as cursor:
