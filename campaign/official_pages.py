@@ -59,6 +59,16 @@ def target_links_revoke(*, target_ids: list[int]) -> int:
     )
 
 
+def area_links_revoke(*, campaign_ids: list[int]) -> int:
+    """Invalidate every page link given out to these campaigns' representatives
+    (campaigns by postcode: one version for all of them)."""
+    from .models import AreaTargeting
+
+    return AreaTargeting.objects.filter(campaign_id__in=campaign_ids).update(
+        page_version=F("page_version") + 1
+    )
+
+
 def supporter_letters(*, target: CampaignTarget) -> QuerySet[Letter]:
     """One row per supporter writing to this official in this campaign (a
     cancelled letter was withdrawn, so its supporter is not listed)."""

@@ -187,6 +187,20 @@ class CampaignAdmin(RefreshesCampaignPages, ResponseRatesMixin, admin.ModelAdmin
     ]
     exclude = ["targets"]
     inlines = [TargetInline, AreaTargetingInline]
+    actions = ["revoke_area_page_links"]
+
+    @admin.action(
+        description="Revoke the representatives' page links (campaigns by postcode)",
+        permissions=["change"],
+    )
+    def revoke_area_page_links(self, request, queryset):
+        ids = list(queryset.values_list("pk", flat=True))
+        revoked = official_pages.area_links_revoke(campaign_ids=ids)
+        self.message_user(
+            request,
+            f"Links revoked for {revoked} campaign(s) by postcode: old links now "
+            "show “not found”; the next digests carry new ones.",
+        )
 
     def get_changelist(self, request, **kwargs):
         return CampaignChangeList

@@ -45,7 +45,7 @@ def test_each_supporter_writes_only_to_their_own_representative(
 
 
 def test_representatives_get_their_own_digest_and_page(
-    worker, smtp, client, by_postcode
+    worker, smtp, client, staff_client, by_postcode
 ):
     AreaTargeting.objects.filter(campaign=by_postcode).update(
         delivery_mode=DeliveryMode.DIGEST_ONLY
@@ -73,8 +73,11 @@ def test_representatives_get_their_own_digest_and_page(
         lambda: set(Letter.objects.values_list("status", flat=True)) == {"digested"},
         message="letters delivered by their digests",
     )
-    # Raising the campaign's page version revokes the link.
-    AreaTargeting.objects.filter(campaign=by_postcode).update(page_version=2)
+    # The admin's action revokes every representative's link at once.
+    staff_client.post(
+        reverse("admin:campaign_campaign_changelist"),
+        {"action": "revoke_area_page_links", "_selected_action": [by_postcode.pk]},
+    )
     assert client.get("/officials/" + path).status_code == 404
 
 
