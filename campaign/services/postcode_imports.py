@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import BinaryIO
 
+import psycopg2
 from django.db import OperationalError, connection, models, transaction
 from django.utils import timezone
 
@@ -133,7 +134,7 @@ def postcode_dataset_import(
                 source,
                 size=_READ_SIZE,
             )
-        except Exception as exc:  # psycopg2's DataError, BadCopyFileFormat, ...
+        except psycopg2.Error as exc:  # DataError, BadCopyFileFormat, ...
             detail = str(exc).strip().replace("qp_postcode_staging", "the file")
             raise PostcodeImportError(f"The file could not be read: {detail}") from exc
         cursor.execute("SELECT count(*) FROM qp_postcode_staging")
