@@ -122,3 +122,24 @@ def bench_template_and_officials():
         for i in (1, 2)
     ]
     return template, officials
+
+
+def django_env(db_url: str) -> dict:
+    """The environment of a manage.py child on `db_url`: DEBUG off, console mail,
+    local-memory cache, no broker, no abuse limits."""
+    return {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "DJANGO_SECRET_KEY": "bench-only-not-secret",
+        "DJANGO_DEBUG": "0",
+        # Console mail with DEBUG off on purpose (quillpost.E001 would stop migrate).
+        "EMAIL_ALLOW_TEST_SINK": "1",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "DJANGO_SECURE_COOKIES": "0",
+        "DJANGO_BEHIND_PROXY": "0",
+        "LOG_LEVEL": "WARNING",
+        "CELERY_BROKER_URL": "",
+        "CACHE_URL": "locmemcache://",
+        "RATELIMIT_ENABLE": "0",  # benchmarks run without the abuse limits
+    }

@@ -45,6 +45,7 @@ from benchlib import (
     add_database_arguments,
     admin_sql,
     bench_template_and_officials,
+    django_env,
     run_child,
 )
 
@@ -71,25 +72,6 @@ def parse_args():
     )
     parser.add_argument("--no-web", action="store_true", help="Skip the gunicorn part.")
     return parser.parse_args()
-
-
-def django_env(db_url: str) -> dict:
-    return {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "DJANGO_SECRET_KEY": "bench-only-not-secret",
-        "DJANGO_DEBUG": "0",
-        # Console mail with DEBUG off on purpose (quillpost.E001 would stop migrate).
-        "EMAIL_ALLOW_TEST_SINK": "1",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DJANGO_SECURE_COOKIES": "0",
-        "DJANGO_BEHIND_PROXY": "0",
-        "LOG_LEVEL": "WARNING",
-        "CELERY_BROKER_URL": "",
-        "CACHE_URL": "locmemcache://",
-        "RATELIMIT_ENABLE": "0",  # benchmarks run without the abuse limits
-    }
 
 
 SIGNATURES_SQL = """

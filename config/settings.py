@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "django_guid",
     "django_ratelimit",
     "axes",
+    # Officials and areas from spreadsheets in the admin (campaign/resources.py).
+    "import_export",
     "letters",
     "campaign",
 ]

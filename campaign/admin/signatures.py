@@ -49,6 +49,9 @@ class SignatureAdmin(VettingActions, admin.ModelAdmin):
         "anonymised_at",
         "handin_excluded_at",
         "handin_exclusion_reason",
+        # Campaigns by postcode: fixed at signing (campaign/areas.py).
+        "area",
+        "representative",
     ]
     date_hierarchy = "created_at"
     show_full_result_count = False  # COUNT(*) on millions of rows per page view

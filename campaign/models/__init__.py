@@ -3,6 +3,7 @@
 Nothing important happens in save() or signals: writes live in campaign/services/.
 """
 
+from .areas import Area, AreaTargeting, PostcodeArea, PostcodeDataset
 from .campaigns import Campaign, CampaignTarget, DeliveryMode, Official
 from .handin import HandinPack
 from .outbox import (
@@ -24,6 +25,10 @@ from .tallies import LetterTally, SignatureTally, TallyRefresh
 from .updates import Update, UpdateEmail, UpdateEmailStatus
 
 __all__ = [
+    "Area",
+    "AreaTargeting",
+    "PostcodeArea",
+    "PostcodeDataset",
     "DELIVERED_LETTER_STATUSES",
     "Campaign",
     "CampaignTarget",

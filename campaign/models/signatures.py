@@ -59,6 +59,25 @@ class Signature(models.Model):
         default=False,
         help_text="Agreed that their name and letter go to the officials.",
     )
+    # Campaigns by postcode (models/areas.py): where the postcode placed them and
+    # who represented that area when they signed; their letter goes to that person.
+    area = models.ForeignKey(
+        "Area",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The area their postcode is in (campaigns by postcode).",
+    )
+    representative = models.ForeignKey(
+        "Official",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="represented_signatures",
+        help_text="Their area's official when they signed: their letter goes to "
+        "this person.",
+    )
     keep_updated = models.BooleanField(
         default=False, help_text="Asked to hear about this campaign's progress."
     )

@@ -33,7 +33,7 @@ from campaign.tasks import (
 )
 
 from .throttle import official_slots
-from .windows import official_windows
+from .windows import digest_windows, letter_windows
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class Outbox:
 def _hours_then_cap(ids: list[int], now: datetime) -> dict[int, datetime]:
     """Letters outside their official's delivery hours wait for the opening and
     take no throttle slot; the rest pass the hourly cap."""
-    waits = official_windows("letters")(ids, now)
+    waits = letter_windows(ids, now)
     rest = [pk for pk in ids if pk not in waits]
     return waits | (official_slots(rest, now) if rest else {})
 
@@ -93,7 +93,7 @@ DIGESTS = Outbox(
     task=digests_deliver_task,
     related=("campaign", "official"),
     build=emails.digest_message,
-    throttle=official_windows("digests"),
+    throttle=digest_windows,
     owner="official",
     on_sent=lambda row_id: digests.digest_record_sent(digest_id=row_id),
     on_failed=lambda row_id: digests.digest_record_failed(digest_id=row_id),
