@@ -40,6 +40,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.conf import settings
 from django.core.cache import cache
@@ -101,6 +102,24 @@ class Skeleton:
     def marker(self, name: str) -> str:
         return _marker(self.nonce, name)
 
+    @cached_property
+    def parts(self) -> list[str]:
+        """The markup split at its slots, once per process: even items are
+        markup, odd ones slot names. Filling in joins them, instead of searching
+        ~30 kB of markup for markers on every response."""
+        return re.split(_marker(self.nonce, r"(\w+)"), self.html)
+
+    def count_fragment(self, name: str, count: int) -> str:
+        """A count slot's markup, rendered once per count: the count changes at
+        most every SIGNATURE_COUNT_CACHE_SECONDS, the page is served far more
+        often. The fragments read nothing but the campaign and the count."""
+        fragments = self.__dict__.setdefault("_fragments", {})
+        if fragments.get(name, (None,))[0] != count:
+            context = {"campaign": self.campaign, "count": count}
+            html = render_to_string(_COUNT_SLOTS[name], context).strip()
+            fragments[name] = (count, html)
+        return fragments[name][1]
+
 
 @dataclass(frozen=True)
 class _Stored:
@@ -134,15 +153,15 @@ def fill(request: HttpRequest, skeleton: Skeleton, *, count: int) -> HttpRespons
     # Each visitor's own source, escaped: it is what they (or a link) sent.
     source = sources.source_initial(request)
     values.update({slot: escape(source[name]) for slot, name in _SOURCE_SLOTS.items()})
-    html = skeleton.html
-    for name, template in _COUNT_SLOTS.items():
-        if skeleton.marker(name) in html:
-            context = {"campaign": skeleton.campaign, "count": count}
-            values[name] = render_to_string(template, context).strip()
-    html = re.sub(
-        _marker(skeleton.nonce, r"(\w+)"), lambda m: values.get(m[1], ""), html
-    )
-    return HttpResponse(html, status=skeleton.status)
+    parts = skeleton.parts
+    filled = parts.copy()
+    for i in range(1, len(parts), 2):
+        name = parts[i]
+        if name in _COUNT_SLOTS:
+            filled[i] = skeleton.count_fragment(name, count)
+        else:
+            filled[i] = values.get(name, "")
+    return HttpResponse("".join(filled), status=skeleton.status)
 
 
 def servable(request: HttpRequest) -> bool:
