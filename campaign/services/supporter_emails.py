@@ -34,11 +34,12 @@ def supporter_email_write(row: ConfirmationEmail) -> ConfirmationEmail:
 
 
 def supporter_email_enqueue(*, confirmation_id: int) -> None:
-    """Hand the row to the worker once the transaction that wrote it commits.
-    robust: the row is committed; if the broker is down, the sweeper re-queues
-    it, and the caller (a supporter's request) must not fail for it."""
+    """Hand the row to the worker once the transaction that wrote it commits
+    (with the others of its few milliseconds: delivery/coalescing.py). robust:
+    the row is committed; if the broker is down, the sweeper re-queues it, and
+    the caller (a supporter's request) must not fail for it."""
     transaction.on_commit(
-        lambda: delivery.confirmation_enqueue(confirmation_id=confirmation_id),
+        lambda: delivery.confirmations_publish(confirmation_ids=[confirmation_id]),
         robust=True,
     )
 
