@@ -50,7 +50,7 @@ from django.template.loader import render_to_string
 from django.utils.html import escape
 
 from . import bot_traps, selectors, sources
-from .models import Campaign, Official
+from .models import Campaign, ConsentText, Official
 
 # The count's fragments: rendered per response from the campaign and the count.
 _COUNT_SLOTS = {
@@ -127,6 +127,18 @@ class _Stored:
     version: str
     valid_until: float  # time.time()
     targets: list[Official]  # the campaign's active targets when rendered
+    # The consent wording its sign form shows (None: no form). A new wording makes
+    # every page stale (services/privacy.py), so a current page's is current.
+    consent: ConsentText | None = None
+
+
+@dataclass(frozen=True)
+class CachedSigning:
+    """What a sign POST needs, as the current cached page has it."""
+
+    campaign: Campaign  # with its letter template
+    targets: list[Official]  # its active targets
+    consent: ConsentText | None  # the wording the page's form showed
 
 
 def _marker(nonce: str, name: str) -> str:
@@ -238,18 +250,23 @@ def cached_response(request: HttpRequest, *, slug: str) -> HttpResponse | None:
     return fill(request, stored.skeleton, count=counts[campaign_id])
 
 
-def campaign_with_targets(*, slug: str) -> tuple[Campaign, list[Official]] | None:
-    """The campaign (with its letter template) and its active targets as the
-    current cached page shows them, for a sign POST: no query. None when there is
-    no current page; the caller reads the database."""
+def cached_signing(*, slug: str) -> CachedSigning | None:
+    """The campaign, its active targets and the consent wording as the current
+    cached page shows them, for a sign POST: no query, one cache round trip.
+    None when there is no current page; the caller reads them itself."""
     stored, _ = _current(slug)
     if stored is None:
         return None
-    return stored.skeleton.campaign, stored.targets
+    return CachedSigning(stored.skeleton.campaign, stored.targets, stored.consent)
 
 
 def store(
-    *, slug: str, skeleton: Skeleton, version: str, targets: list[Official]
+    *,
+    slug: str,
+    skeleton: Skeleton,
+    version: str,
+    targets: list[Official],
+    consent: ConsentText | None,
 ) -> None:
     """Keep a page rendered under `version` for the next visitors."""
     now = time.time()
@@ -263,6 +280,6 @@ def store(
         if moment is not None and moment.timestamp() > now
     ]
     valid_until = min([now + ttl, *boundaries])
-    stored = _Stored(skeleton, version, valid_until, targets)
+    stored = _Stored(skeleton, version, valid_until, targets, consent)
     cache.set(_page_key(slug), stored, ttl)
     _remember(slug, stored)
