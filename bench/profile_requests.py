@@ -138,9 +138,12 @@ def requests_probe(requests: Requests):
     def probe() -> dict:
         times = {}
         for name in ("hello", "page", "sign"):
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             call(getattr(requests, name))
             times[name] = ms_since(start)
+            # This process's CPU (all its threads): what other work on the
+            # machine moves least.
+            times[f"{name}_cpu"] = (time.process_time() - cpu) * 1000
         return times
 
     return probe
@@ -235,8 +238,14 @@ def measure(args) -> dict:
     probes = [requests_probe(requests), page_probe(), sign_probe()]
     report["timing"] = timings(probes, args.n)
     hello = report["timing"]["hello"]["median_ms"]
+    hello_cpu = report["timing"]["hello_cpu"]["median_ms"]
     report["ratio_to_hello"] = {
         name: round(hello / report["timing"][name]["median_ms"], 3)
+        for name in ("page", "sign")
+    } | {
+        f"{name}_cpu": round(
+            hello_cpu / report["timing"][f"{name}_cpu"]["median_ms"], 3
+        )
         for name in ("page", "sign")
     }
     for name in ("page", "sign"):
