@@ -128,7 +128,7 @@ def campaign_sign(
         email = ConfirmationEmail(template="confirm", site_url=settings.SITE_URL)
         existing = signature_insert(signature=signature, email=email)
         if existing is None:
-            supporter_email_enqueue(confirmation_id=email.pk)
+            supporter_email_enqueue(confirmation_id=email.pk, coalesce=True)
         else:
             _resend_if_due(signature=existing)
     repeat = existing is not None

@@ -6,6 +6,8 @@ who signed, sent from the site to their bare address (campaign/emails.py). A
 signing's emails store only their template and are rendered when sent (the
 sign POST's share of the work); the others store their text."""
 
+from functools import partial
+
 from django.db import transaction
 
 from campaign import emails
@@ -33,15 +35,18 @@ def supporter_email_write(row: ConfirmationEmail) -> ConfirmationEmail:
     return row
 
 
-def supporter_email_enqueue(*, confirmation_id: int) -> None:
-    """Hand the row to the worker once the transaction that wrote it commits
-    (with the others of its few milliseconds: delivery/coalescing.py). robust:
-    the row is committed; if the broker is down, the sweeper re-queues it, and
-    the caller (a supporter's request) must not fail for it."""
-    transaction.on_commit(
-        lambda: delivery.confirmations_publish(confirmation_ids=[confirmation_id]),
-        robust=True,
+def supporter_email_enqueue(*, confirmation_id: int, coalesce: bool = False) -> None:
+    """Hand the row to the worker once the transaction that wrote it commits.
+    `coalesce`: with the others of this process's publishing window (a first
+    signing's email: delivery/coalescing.py), not at once. robust: the row is
+    committed; if the broker is down, the sweeper re-queues it, and the caller
+    (a supporter's request) must not fail for it."""
+    publish = (
+        partial(delivery.confirmations_publish, confirmation_ids=[confirmation_id])
+        if coalesce
+        else partial(delivery.confirmation_enqueue, confirmation_id=confirmation_id)
     )
+    transaction.on_commit(publish, robust=True)
 
 
 def supporter_email_queue(

@@ -1,5 +1,5 @@
-"""Confirmation emails handed to the worker together: the ids a web process
-commits within DELIVERY_PUBLISH_WINDOW_SECONDS go out as one task.
+"""Confirmation emails handed to the worker together: the first signings a web
+process commits within DELIVERY_PUBLISH_WINDOW_SECONDS go out as one task.
 
 Publishing a Celery task costs a sign POST more CPU than anything else it does
 (building the message, kombu's producer and Redis client: bench/README.md). Under
