@@ -45,6 +45,7 @@ from benchlib import (
     add_database_arguments,
     admin_sql,
     bench_template_and_officials,
+    run_child,
 )
 
 # The suite's process manager (benchlib has put the repository on the path).
@@ -230,18 +231,6 @@ def run_psql(db_url: str, sql: str, target: Path, settings=()) -> float:
     started = time.monotonic()
     subprocess.run([*argv, "-c", command], check=True)
     return time.monotonic() - started
-
-
-def run_child(argv: list[str], env: dict, stderr) -> tuple[float, int]:
-    """Wall time and peak RSS (bytes) of one child process."""
-    started = time.monotonic()
-    child = subprocess.Popen(argv, cwd=ROOT, env=env, stderr=stderr)
-    _, status, usage = os.wait4(child.pid, 0)
-    elapsed = time.monotonic() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode:
-        raise SystemExit(f"{argv} exited with {child.returncode}")
-    return elapsed, usage.ru_maxrss * 1024  # Linux reports KiB
 
 
 def compare(psql_file: Path, export_file: Path) -> int:

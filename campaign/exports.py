@@ -65,6 +65,11 @@ def text_cell(field: str):
     )
 
 
+def text_value(value: str) -> str:
+    """text_cell() for a value already in Python (the hand-in pack's CSV)."""
+    return f"'{value}" if value and value[0] in FORMULA_TRIGGERS else value
+
+
 def timestamp_cell(field: str):
     """Wall-clock time in the site time zone, formatted by PostgreSQL."""
     local = Func(

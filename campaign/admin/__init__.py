@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from letters.models import LetterTemplate
 
-from . import campaigns, outbox, privacy, replies, signatures  # noqa: F401
+from . import campaigns, handin, outbox, privacy, replies, signatures, updates  # noqa: F401
 from .letter_templates import CampaignLetterTemplateAdmin
 
 # Letter templates with their previews and test letters, which need campaigns:

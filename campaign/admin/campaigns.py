@@ -1,5 +1,7 @@
 """Officials, campaigns and their targets: what organisers set up."""
 
+from functools import partial
+
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import Count
@@ -13,6 +15,7 @@ from ..services.failing import officials_failing_clear
 from ..services.pages import campaign_pages_invalidate
 from ..services.retention import campaign_closing_record
 from ..services.routing import target_letters_reroute
+from .handin import handin_build_view
 from .pages import RefreshesCampaignPages
 from .replies import ResponseRatesMixin
 
@@ -182,7 +185,12 @@ class CampaignAdmin(RefreshesCampaignPages, ResponseRatesMixin, admin.ModelAdmin
             dashboard_views.campaign_dashboard,
             name="campaign_campaign_dashboard",
         )
-        return [dashboard, *super().get_urls()]
+        handin_build = path(
+            "<int:pk>/handin/",
+            self.admin_site.admin_view(partial(handin_build_view, self)),
+            name="campaign_campaign_handin",
+        )
+        return [dashboard, handin_build, *super().get_urls()]
 
     @admin.display(description="dashboard")
     def dashboard_link(self, obj) -> str:

@@ -4,6 +4,7 @@ Nothing important happens in save() or signals: writes live in campaign/services
 """
 
 from .campaigns import Campaign, CampaignTarget, DeliveryMode, Official
+from .handin import HandinPack
 from .outbox import (
     DELIVERED_LETTER_STATUSES,
     UNSETTLED_LETTER_STATUSES,
@@ -20,6 +21,7 @@ from .questionnaires import Questionnaire
 from .receipts import Receipt, ReceiptKind
 from .signatures import Signature, _new_token
 from .tallies import LetterTally, SignatureTally, TallyRefresh
+from .updates import Update, UpdateEmail, UpdateEmailStatus
 
 __all__ = [
     "DELIVERED_LETTER_STATUSES",
@@ -30,6 +32,7 @@ __all__ = [
     "DeliveryMode",
     "Digest",
     "ErasureRecord",
+    "HandinPack",
     "Letter",
     "LetterStatus",
     "LetterTally",
@@ -43,6 +46,9 @@ __all__ = [
     "SignatureTally",
     "TallyRefresh",
     "UNSETTLED_LETTER_STATUSES",
+    "Update",
+    "UpdateEmail",
+    "UpdateEmailStatus",
     "_new_token",  # named by migration 0001
     "outbox_indexes",
 ]

@@ -14,10 +14,12 @@ from campaign.models import (
     ConsentText,
     Digest,
     ErasureRecord,
+    HandinPack,
     Letter,
     Official,
     Questionnaire,
     Signature,
+    Update,
 )
 from tests.factories import (
     CampaignFactory,
@@ -35,6 +37,8 @@ NO_ADD |= {"receipt"}  # queued by the receipt service only
 NO_ADD |= {"accessattempt", "accesslog", "accessfailurelog"}
 # The audit trail of erasures: written only by the erasure service.
 NO_ADD |= {"erasurerecord"}
+# Built from a campaign's page ("Build hand-in pack"), by the worker.
+NO_ADD |= {"handinpack"}
 
 pytestmark = pytest.mark.django_db
 
@@ -56,12 +60,16 @@ def data():
     Letter.objects.filter(pk=letter.pk).update(digest=digest)
     ConsentText.objects.create(version=1, text="I agree.")
     ErasureRecord.objects.create(signatures=1, campaigns=1)
+    HandinPack.objects.create(campaign=signature.campaign, official=letter.official)
     signature.receipts.create(kind="receipt", subject="Your letters", body="Sent")
     Questionnaire.objects.create(
         letter=letter,
         campaign=signature.campaign,
         official=letter.official,
         sent_at=timezone.now(),
+    )
+    Update.objects.create(
+        campaign=signature.campaign, subject="News", body="Dear {{ signer.name }}"
     )
     Group.objects.create(name="Organisers")
     who = {"username": "organiser", "ip_address": "192.0.2.1", "user_agent": "Test"}

@@ -32,6 +32,8 @@ WORKER_TEST_ENV = {
     # one official (the cap itself is tested in-process).
     "LETTERS_PER_OFFICIAL_PER_HOUR": "0",
     "DASHBOARD_REFRESH_SECONDS": "1",
+    # Campaign updates as fast as the worker sends (pacing is tested in-process).
+    "UPDATE_SEND_RATE_PER_MINUTE": "0",
 }
 
 
@@ -82,18 +84,37 @@ def _worker_env(smtp_server) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def celery_worker_proc(django_db_setup, smtp_server, broker, tmp_path_factory):
-    """The session's worker, on the test database and SMTP server: killable
-    (.kill()) and restartable (.start())."""
+def _worker_started(django_db_setup, smtp_server, broker, tmp_path_factory):
+    """The session's worker process, started but perhaps not yet ready."""
     worker = celery_worker(
         _worker_env(smtp_server),
         tmp_path_factory.mktemp("celery") / "worker.log",
         concurrency=WORKER_CONCURRENCY,
         extra=(f"--hostname=test-{uuid.uuid4().hex[:8]}@%h",),
     )
-    worker.start()
+    worker.start(wait=False)
     yield worker
-    worker.stop()
+    # Idle, then killed: a warm shutdown takes a second or two longer, and the
+    # next session empties the broker anyway.
+    if worker.running():
+        wait_for_idle_broker(broker)
+    worker.kill()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _start_the_worker_early(request):
+    # Its second of start-up overlaps the tests before the first that needs it
+    # (the database must exist first: the first test to use one creates it).
+    if any("celery_worker_proc" in item.fixturenames for item in request.session.items):
+        request.getfixturevalue("_worker_started")
+
+
+@pytest.fixture(scope="session")
+def celery_worker_proc(_worker_started):
+    """The session's worker, on the test database and SMTP server: killable
+    (.kill()) and restartable (.start())."""
+    _worker_started.wait_for_log(_worker_started.ready)
+    return _worker_started
 
 
 @pytest.fixture

@@ -15,13 +15,21 @@ from celery import Task
 from django.core.mail import EmailMessage
 
 from campaign import emails
-from campaign.models import ConfirmationEmail, Digest, Letter, OutboxMessage, Receipt
+from campaign.models import (
+    ConfirmationEmail,
+    Digest,
+    Letter,
+    OutboxMessage,
+    Receipt,
+    UpdateEmail,
+)
 from campaign.services import digests
 from campaign.tasks import (
     confirmations_send_task,
     digests_deliver_task,
     letters_send_task,
     receipts_send_task,
+    update_emails_send_task,
 )
 
 from .throttle import official_slots
@@ -97,7 +105,16 @@ RECEIPTS = Outbox(
     related=("signature",),
     build=emails.receipt_message,
 )
-OUTBOXES = (LETTERS, CONFIRMATIONS, DIGESTS, RECEIPTS)
+# Campaign updates: paced by services/updates/pacing.py, which decides when each
+# row is due; the claim needs no hook.
+UPDATES = Outbox(
+    model=UpdateEmail,
+    label="update email",
+    task=update_emails_send_task,
+    related=("update__campaign", "signature"),
+    build=emails.update_message,
+)
+OUTBOXES = (LETTERS, CONFIRMATIONS, DIGESTS, RECEIPTS, UPDATES)
 
 
 def outbox_for(model: type[OutboxMessage]) -> Outbox:
