@@ -28,9 +28,11 @@ import argparse
 import functools
 import json
 import os
+import resource
 import shlex
 import sys
 import time
+from urllib.parse import urlsplit
 
 from benchlib import (
     OUT,
@@ -40,6 +42,7 @@ from benchlib import (
     gunicorn,
     stop,
 )
+from cpumeter import CpuMeter
 from loadlib import (
     median_of,
     open_loop,
@@ -101,7 +104,24 @@ def settled(base: str, db_url: str, prefix: str) -> tuple[set[str], float | None
     return stored, drained
 
 
-def wrk_run(base: str, db_url: str, sign: tuple[str, str], prefix: str, args):
+def metered(meter: CpuMeter, *wrk_args, **wrk) -> dict:
+    """One wrk run, with the CPU each response cost, by process: gunicorn,
+    PostgreSQL, Redis and wrk itself (cpu_ms_*; cpu_ms: their sum)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    meter.start()
+    figures = run_wrk(*wrk_args, **wrk)
+    cpu = meter.stop(figures["responses"])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    cpu["wrk"] = round(used * 1000 / max(figures["responses"], 1), 3)
+    cpu["total"] = round(cpu["total"] + cpu["wrk"], 3)
+    figures["cpu_ms"] = cpu.pop("total")
+    figures.update({f"cpu_ms_{name}": ms for name, ms in cpu.items()})
+    return figures
+
+
+def wrk_run(base: str, db_url: str, sign: tuple[str, str], prefix: str, args, *,
+            meter: CpuMeter):  # fmt: skip
     """hello, page and sign back to back: their ratios come from the same minute."""
     wrk = {
         "duration": args.duration,
@@ -109,9 +129,9 @@ def wrk_run(base: str, db_url: str, sign: tuple[str, str], prefix: str, args):
         "threads": args.threads,
     }
     run = {
-        "hello": run_wrk(base + HELLO, HELLO, "200", **wrk),
-        "page": run_wrk(base + PAGE, PAGE, "200", **wrk),
-        "sign": run_wrk(base + PAGE, PAGE, "302", *sign, prefix, **wrk),
+        "hello": metered(meter, base + HELLO, HELLO, "200", **wrk),
+        "page": metered(meter, base + PAGE, PAGE, "200", **wrk),
+        "sign": metered(meter, base + PAGE, PAGE, "302", *sign, prefix, **wrk),
     }
     signed = run["sign"]
     stored, signed["drain_seconds"] = settled(base, db_url, prefix)
@@ -127,13 +147,21 @@ def wrk_run(base: str, db_url: str, sign: tuple[str, str], prefix: str, args):
         run[name]["ratio"] = round(
             run[name]["req_per_s"] / run["hello"]["req_per_s"], 3
         )
+        # What the ratio would be if CPU were all that limited throughput: the
+        # figure least moved by other work on the machine.
+        run[name]["cpu_ratio"] = round(run["hello"]["cpu_ms"] / run[name]["cpu_ms"], 3)
     for name, f in run.items():
         ratio = f"  {f['ratio']:.3f}x hello" if "ratio" in f else ""
+        cpu_ratio = f" ({f['cpu_ratio']:.3f}x by CPU)" if "cpu_ratio" in f else ""
         print(
             f"  {name:5} {f['req_per_s']:8.1f} req/s  p50 {f['p50_ms']:7.1f} ms"
-            f"  p95 {f['p95_ms']:7.1f} ms  errors {f['errors']}{ratio}",
+            f"  p95 {f['p95_ms']:7.1f} ms  errors {f['errors']}{ratio}{cpu_ratio}",
             flush=True,
         )
+        parts = ", ".join(
+            f"{key[7:]} {ms:.2f}" for key, ms in f.items() if key.startswith("cpu_ms_")
+        )
+        print(f"        CPU per request {f['cpu_ms']:.2f} ms: {parts}", flush=True)
     verdict = "ok" if signed["stored_matches"] else "MISMATCH"
     print(
         f"  stored {stored}, accepted {signed['expected']}, cut off {unanswered}:"
@@ -201,7 +229,9 @@ def measure(args, env: dict, db_url: str, port: int) -> dict:
         run_wrk(base + PAGE, PAGE, "200", **warm)
         run_wrk(base + PAGE, PAGE, "302", *sign, f"{tag}-warm", **warm)
         if not args.rate:
-            report = series(wrk_run, base, db_url, sign, tag, args)
+            meter = CpuMeter(server.pid, args.db, urlsplit(args.redis).port or 6379)
+            at_wrk = functools.partial(wrk_run, meter=meter)
+            report = series(at_wrk, base, db_url, sign, tag, args)
         else:
             results = {}
             for rate in args.rate:

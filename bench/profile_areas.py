@@ -27,19 +27,9 @@ AREAS = [
     ("    letter text rules", "campaign/validators.py", "validate_text_block"),
     ("  campaign_sign service", "campaign/services/signing.py", "campaign_sign"),
     (
-        "    INSERT … ON CONFLICT (or lock)",
-        "campaign/services/signing.py",
-        "_inserted_or_existing",
-    ),
-    (
-        "    email rendered",
-        "campaign/services/confirmation_emails.py",
-        "confirmation_email_build",
-    ),
-    (
-        "    outbox row",
-        "campaign/services/confirmation_emails.py",
-        "confirmation_email_queue",
+        "    INSERT … ON CONFLICT, with the email (or lock)",
+        "campaign/services/signature_insert.py",
+        "signature_insert",
     ),
     ("    COMMIT", "django/db/backends/base/base.py", "commit"),
     ("    Celery publish", "celery/app/task.py", "apply_async"),

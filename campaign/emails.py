@@ -1,6 +1,7 @@
 """Build the emails the site sends from outbox rows. Pure: a row (with its
 related objects loaded) in, a Django EmailMessage out; no database access, no
-sending. campaign/services/delivery/outbox.py claims, sends and records.
+sending. The text of supporters' emails is rendered here too, from
+emails/<template>_*.txt. campaign/services/delivery/outbox.py claims, sends and records.
 """
 
 from email.utils import formataddr
@@ -8,15 +9,18 @@ from email.utils import formataddr
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
-from campaign import update_text
+from campaign import privacy, update_text
 from campaign.models import (
     ConfirmationEmail,
     Digest,
     Letter,
     OutboxMessage,
     Receipt,
+    Signature,
     UpdateEmail,
 )
 from campaign.models.updates import wants_updates
@@ -84,11 +88,71 @@ def letter_message(letter: Letter) -> EmailMessage:
     )
 
 
+# The emails signing sends (campaign/services/signing.py), rendered when sent:
+# the sign POST writes only which one (ConfirmationEmail.template).
+SIGNING_TEMPLATES = ("confirm", "already_signed")
+
+
+def supporter_email_text(
+    *, signature: Signature, template: str, context: dict, site_url: str = ""
+) -> tuple[str, str]:
+    """Subject and body of emails/<template>_subject.txt and _body.txt.
+
+    Every email to a supporter carries the "remove my signature" link
+    (`withdraw_url`) and the privacy page (`privacy_url`): added here, so no
+    template can be given an email without them. Links start with `site_url`
+    (default SITE_URL)."""
+    site_url = site_url or settings.SITE_URL
+    context = {
+        **context,
+        "withdraw_url": privacy.withdraw_url(
+            signature_id=signature.pk, site_url=site_url
+        ),
+        "privacy_url": site_url + reverse("campaign:privacy"),
+    }
+    subject = render_to_string(f"emails/{template}_subject.txt", context)
+    body = render_to_string(f"emails/{template}_body.txt", context)
+    # One line whatever the template's whitespace: it becomes a header.
+    return " ".join(subject.split())[:255], body.strip() + "\n"
+
+
+def signing_email_text(
+    *, signature: Signature, template: str, site_url: str
+) -> tuple[str, str]:
+    """The email asking the supporter to confirm ("confirm"), or telling them
+    they already have ("already_signed"), as of now: its link carries the
+    signature's current token. `site_url`: the site's address where it was asked
+    for (the row's), so its links are the web's, whatever the worker's settings."""
+    if template not in SIGNING_TEMPLATES:
+        raise UnsendableMessage(f"No such email: {template!r}.")
+    campaign = signature.campaign
+    context = {
+        "signature": signature,
+        "campaign": campaign,
+        "site_name": settings.SITE_NAME,
+        "confirm_url": site_url + reverse("campaign:confirm", args=[signature.token]),
+        "campaign_url": site_url + reverse("campaign:detail", args=[campaign.slug]),
+        "max_age_days": settings.CONFIRMATION_TOKEN_MAX_AGE_DAYS,
+    }
+    return supporter_email_text(
+        signature=signature, template=template, context=context, site_url=site_url
+    )
+
+
 def confirmation_message(row: ConfirmationEmail) -> EmailMessage:
+    """A signing's email rendered now (row.template), or the text stored on the
+    row (the questionnaires' emails, rows from before templates were stored)."""
+    subject, body = row.subject, row.body
+    if row.template:
+        subject, body = signing_email_text(
+            signature=row.signature,
+            template=row.template,
+            site_url=row.site_url or settings.SITE_URL,
+        )
     # To: the bare address: the name was typed by whoever filled in the form.
     return EmailMessage(
-        subject=_single_line(row.subject, "The subject"),
-        body=row.body,
+        subject=_single_line(subject, "The subject"),
+        body=body,
         from_email=formataddr((settings.SITE_NAME, settings.DEFAULT_FROM_EMAIL)),
         to=[row.signature.email],
     )

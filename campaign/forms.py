@@ -18,7 +18,7 @@ from letters.rendering import (
 from letters.text import normalise_newlines
 
 from . import areas, selectors, sources
-from .models import Campaign, Signature
+from .models import Campaign, ConsentText, Signature
 from .privacy import consent_text_current
 from .validators import validate_postcode, validate_single_line, validate_text_block
 
@@ -133,12 +133,14 @@ class SignForm(forms.Form):
         if field.source_object == "signature"
     )
 
-    def __init__(self, *args, campaign: Campaign, **kwargs) -> None:
+    def __init__(
+        self, *args, campaign: Campaign, consent: ConsentText | None = None, **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.campaign = campaign
         # The versioned wording (campaign/privacy.py): what is shown is what the
-        # signature records.
-        self.consent = consent_text_current()
+        # signature records. `consent`: the wording the page showed, if known.
+        self.consent = consent or consent_text_current()
         self.fields["consent_to_send"].label = self.consent.text
         self.campaign_body = campaign.letter_template.body_template
         if campaign.signers_may_edit:

@@ -40,6 +40,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.conf import settings
 from django.core.cache import cache
@@ -49,7 +50,7 @@ from django.template.loader import render_to_string
 from django.utils.html import escape
 
 from . import bot_traps, selectors, sources
-from .models import Campaign, Official
+from .models import Campaign, ConsentText, Official
 
 # The count's fragments: rendered per response from the campaign and the count.
 _COUNT_SLOTS = {
@@ -101,6 +102,24 @@ class Skeleton:
     def marker(self, name: str) -> str:
         return _marker(self.nonce, name)
 
+    @cached_property
+    def parts(self) -> list[str]:
+        """The markup split at its slots, once per process: even items are
+        markup, odd ones slot names. Filling in joins them, instead of searching
+        ~30 kB of markup for markers on every response."""
+        return re.split(_marker(self.nonce, r"(\w+)"), self.html)
+
+    def count_fragment(self, name: str, count: int) -> str:
+        """A count slot's markup, rendered once per count: the count changes at
+        most every SIGNATURE_COUNT_CACHE_SECONDS, the page is served far more
+        often. The fragments read nothing but the campaign and the count."""
+        fragments = self.__dict__.setdefault("_fragments", {})
+        if fragments.get(name, (None,))[0] != count:
+            context = {"campaign": self.campaign, "count": count}
+            html = render_to_string(_COUNT_SLOTS[name], context).strip()
+            fragments[name] = (count, html)
+        return fragments[name][1]
+
 
 @dataclass(frozen=True)
 class _Stored:
@@ -108,6 +127,18 @@ class _Stored:
     version: str
     valid_until: float  # time.time()
     targets: list[Official]  # the campaign's active targets when rendered
+    # The consent wording its sign form shows (None: no form). A new wording makes
+    # every page stale (services/privacy.py), so a current page's is current.
+    consent: ConsentText | None = None
+
+
+@dataclass(frozen=True)
+class CachedSigning:
+    """What a sign POST needs, as the current cached page has it."""
+
+    campaign: Campaign  # with its letter template
+    targets: list[Official]  # its active targets
+    consent: ConsentText | None  # the wording the page's form showed
 
 
 def _marker(nonce: str, name: str) -> str:
@@ -134,15 +165,15 @@ def fill(request: HttpRequest, skeleton: Skeleton, *, count: int) -> HttpRespons
     # Each visitor's own source, escaped: it is what they (or a link) sent.
     source = sources.source_initial(request)
     values.update({slot: escape(source[name]) for slot, name in _SOURCE_SLOTS.items()})
-    html = skeleton.html
-    for name, template in _COUNT_SLOTS.items():
-        if skeleton.marker(name) in html:
-            context = {"campaign": skeleton.campaign, "count": count}
-            values[name] = render_to_string(template, context).strip()
-    html = re.sub(
-        _marker(skeleton.nonce, r"(\w+)"), lambda m: values.get(m[1], ""), html
-    )
-    return HttpResponse(html, status=skeleton.status)
+    parts = skeleton.parts
+    filled = parts.copy()
+    for i in range(1, len(parts), 2):
+        name = parts[i]
+        if name in _COUNT_SLOTS:
+            filled[i] = skeleton.count_fragment(name, count)
+        else:
+            filled[i] = values.get(name, "")
+    return HttpResponse("".join(filled), status=skeleton.status)
 
 
 def servable(request: HttpRequest) -> bool:
@@ -219,18 +250,23 @@ def cached_response(request: HttpRequest, *, slug: str) -> HttpResponse | None:
     return fill(request, stored.skeleton, count=counts[campaign_id])
 
 
-def campaign_with_targets(*, slug: str) -> tuple[Campaign, list[Official]] | None:
-    """The campaign (with its letter template) and its active targets as the
-    current cached page shows them, for a sign POST: no query. None when there is
-    no current page; the caller reads the database."""
+def cached_signing(*, slug: str) -> CachedSigning | None:
+    """The campaign, its active targets and the consent wording as the current
+    cached page shows them, for a sign POST: no query, one cache round trip.
+    None when there is no current page; the caller reads them itself."""
     stored, _ = _current(slug)
     if stored is None:
         return None
-    return stored.skeleton.campaign, stored.targets
+    return CachedSigning(stored.skeleton.campaign, stored.targets, stored.consent)
 
 
 def store(
-    *, slug: str, skeleton: Skeleton, version: str, targets: list[Official]
+    *,
+    slug: str,
+    skeleton: Skeleton,
+    version: str,
+    targets: list[Official],
+    consent: ConsentText | None,
 ) -> None:
     """Keep a page rendered under `version` for the next visitors."""
     now = time.time()
@@ -244,6 +280,6 @@ def store(
         if moment is not None and moment.timestamp() > now
     ]
     valid_until = min([now + ttl, *boundaries])
-    stored = _Stored(skeleton, version, valid_until, targets)
+    stored = _Stored(skeleton, version, valid_until, targets, consent)
     cache.set(_page_key(slug), stored, ttl)
     _remember(slug, stored)

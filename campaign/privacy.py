@@ -77,7 +77,8 @@ def withdraw_signature_id(*, token: str) -> int | None:
         return None
 
 
-def withdraw_url(*, signature_id: int) -> str:
-    """Absolute, for emails: every email to a supporter carries it."""
+def withdraw_url(*, signature_id: int, site_url: str = "") -> str:
+    """Absolute, for emails: every email to a supporter carries it. `site_url`:
+    the site's address the email was asked for at (default SITE_URL)."""
     token = withdraw_token(signature_id=signature_id)
-    return settings.SITE_URL + reverse("campaign:withdraw", args=[token])
+    return (site_url or settings.SITE_URL) + reverse("campaign:withdraw", args=[token])

@@ -70,7 +70,11 @@ def _campaign_page(
     skeleton = page_cache.Skeleton(html, nonce, campaign, status)
     if version is not None:
         page_cache.store(
-            slug=campaign.slug, skeleton=skeleton, version=version, targets=targets
+            slug=campaign.slug,
+            skeleton=skeleton,
+            version=version,
+            targets=targets,
+            consent=form.consent if signable else None,
         )
     count = selectors.signature_count(campaign_id=campaign.pk)
     return page_cache.fill(request, skeleton, count=count)
@@ -103,17 +107,15 @@ def _refused(request, campaign, *, form: SignForm, refusal: Refusal):
 def campaign_detail(request, slug: str):
     if request.method != "POST":
         return _campaign_view(request, slug)
-    # The campaign and its targets as the current cached page has them (no
-    # query), else from the database.
-    cached = page_cache.campaign_with_targets(slug=slug)
+    # The campaign, its targets and the consent wording as the current cached
+    # page has them (no query), else from the database.
+    cached = page_cache.cached_signing(slug=slug)
     if cached is None:
-        campaign, targets = (
-            get_object_or_404(selectors.campaigns_public(), slug=slug),
-            None,
-        )
+        campaign = get_object_or_404(selectors.campaigns_public(), slug=slug)
+        targets, consent = None, None
     else:
-        campaign, targets = cached
-    form = SignForm(request.POST, campaign=campaign)
+        campaign, targets, consent = cached.campaign, cached.targets, cached.consent
+    form = SignForm(request.POST, campaign=campaign, consent=consent)
     if "preview" in request.POST:
         # Without JavaScript, "Preview" re-renders the page with the letter drafted
         # from what was typed; nothing is stored.

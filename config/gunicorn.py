@@ -18,9 +18,12 @@ worker_class = "gthread"
 workers = env.int("WEB_CONCURRENCY", default=3)
 threads = env.int("GUNICORN_THREADS", default=4)
 timeout = env.int("GUNICORN_TIMEOUT", default=30)
-# Recycle workers now and then so a slow leak cannot grow without bound.
-max_requests = 2000
-max_requests_jitter = 200
+# Recycle workers now and then so a slow leak cannot grow without bound. Not
+# often: each recycle is a Django start-up (about a second of CPU) taken from a
+# site under load, and at 2,000 a spike of page views restarted a worker every
+# few seconds (bench/README.md). 0: never.
+max_requests = env.int("GUNICORN_MAX_REQUESTS", default=50_000)
+max_requests_jitter = max_requests // 10
 # /dev/shm: the heartbeat file must not sit on a slow or read-only disk.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 # Gunicorn's default control socket lives in $HOME, shared by every instance on

@@ -378,6 +378,11 @@ LETTERS_PER_OFFICIAL_PER_HOUR = env.int("LETTERS_PER_OFFICIAL_PER_HOUR", default
 DELIVERY_SWEEP_BATCH = env.int("DELIVERY_SWEEP_BATCH", default=1000)
 # Rows one task claims and sends over one SMTP connection.
 DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=100)
+# A web process's confirmation emails of this many seconds go to the worker as one
+# task (campaign/services/delivery/coalescing.py); 0: each at once.
+DELIVERY_PUBLISH_WINDOW_SECONDS = env.float(
+    "DELIVERY_PUBLISH_WINDOW_SECONDS", default=0.05
+)
 # Campaign updates to supporters (campaign/services/updates/) go out at most this
 # fast (per update being sent), so a mailshot does not trip the mail provider's
 # limits or crowd out letters. 0: as fast as the worker sends.

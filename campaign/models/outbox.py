@@ -211,13 +211,28 @@ class Letter(OutboxMessage):
 
 
 class ConfirmationEmail(OutboxMessage):
-    """The "please confirm your signature" email to a supporter."""
+    """An email to a supporter: "please confirm your signature", "you have already
+    signed", "did they reply?"."""
 
     signature = models.ForeignKey(
         Signature, on_delete=models.CASCADE, related_name="confirmation_emails"
     )
-    subject = models.CharField(max_length=255)
-    body = models.TextField()
+    template = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="A signing's email (confirm, already_signed), rendered when it "
+        "is sent, with the signature's current link; blank: the subject and body "
+        "stored here are sent.",
+    )
+    site_url = models.CharField(
+        "site address",
+        max_length=200,
+        blank=True,
+        help_text="SITE_URL where the email was asked for: the links of an email "
+        "rendered when sent start with it.",
+    )
+    subject = models.CharField(max_length=255, blank=True)
+    body = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at"]

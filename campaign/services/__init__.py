@@ -1,8 +1,8 @@
 """Every write the campaign app makes. Views, admin actions, tasks and commands call
 these; they take keyword-only arguments and own their transactions.
 
-- signing.py: a supporter signs and confirms; confirmation_emails.py: the emails
-  signing sends them.
+- signing.py: a supporter signs and confirms; signature_insert.py: a first
+  signing stored in one statement; supporter_emails.py: the emails sent to them.
 - letter_previews.py: an organiser previews a letter template, or emails it to
   themselves as a test letter.
 - pages.py: campaign pages to render afresh after an edit (the page cache).

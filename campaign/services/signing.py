@@ -10,9 +10,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models.constants import OnConflict
-from django.urls import reverse
+from django.db import transaction
 from django.utils import timezone
 
 from campaign import areas, privacy, selectors
@@ -28,8 +26,9 @@ from campaign.models import (
 from campaign.selectors import ConfirmationState, SigningState
 from campaign.services import delivery
 from campaign.services.letter_creation import letters_create_for
+from campaign.services.signature_insert import signature_insert
 from campaign.services.supporter_emails import (
-    supporter_email_build,
+    supporter_email_enqueue,
     supporter_email_write,
 )
 from campaign.sources import NO_SOURCE, Source
@@ -130,15 +129,13 @@ def campaign_sign(
     signature.clean_fields(
         exclude=["campaign", "consent_text", "area", "representative"]
     )
-    # A first signing's email, rendered before the transaction opens: the rows'
-    # locks are held only for the two INSERTs.
-    first_email = _confirmation_email(signature=signature, kind="confirm")
 
     with transaction.atomic():
-        existing = _inserted_or_existing(signature)
+        # A first signing's email is rendered when sent (campaign/emails.py).
+        email = ConfirmationEmail(template="confirm", site_url=settings.SITE_URL)
+        existing = signature_insert(signature=signature, email=email)
         if existing is None:
-            first_email.signature = signature
-            supporter_email_write(first_email)
+            supporter_email_enqueue(confirmation_id=email.pk, coalesce=True)
         else:
             _resend_if_due(signature=existing)
     repeat = existing is not None
@@ -168,43 +165,6 @@ def _representative(*, campaign: Campaign, area: Area | None) -> Official | None
     return official
 
 
-def _inserted_or_existing(signature: Signature) -> Signature | None:
-    """Insert a first signing and return None; or return the address's existing
-    signature for this campaign, locked until the transaction ends.
-
-    One statement for the common case: INSERT … ON CONFLICT DO NOTHING RETURNING
-    id. When the address has signed, or another request is inserting it right
-    now, PostgreSQL waits for that one and inserts nothing: no savepoint needed
-    and no failed statement to roll back. Django's public bulk_create() cannot say
-    whether a row was inserted, so this uses the queryset's _insert(), which
-    save() and bulk_create() are built on."""
-    opts = Signature._meta
-    fields = [f for f in opts.concrete_fields if not f.primary_key]
-    for _ in range(2):  # the existing row can be deleted between the two statements
-        rows = Signature.objects._insert(
-            [signature],
-            fields=fields,
-            returning_fields=[opts.pk],
-            on_conflict=OnConflict.IGNORE,
-        )
-        if rows and rows[0]:
-            signature.pk = rows[0][0]
-            signature._state.adding = False
-            signature._state.db = Signature.objects.db
-            return None
-        existing = (
-            Signature.objects.select_for_update()
-            .filter(
-                campaign_id=signature.campaign_id,
-                email_normalised=signature.email_normalised,
-            )
-            .first()
-        )
-        if existing is not None:
-            return existing
-    raise IntegrityError("The signature could neither be inserted nor found.")
-
-
 def _resend_if_due(*, signature: Signature) -> None:
     """The duplicate path: remind the address's owner, at most once an hour.
     Their first details stand: anyone who knows an address could otherwise rewrite
@@ -212,36 +172,19 @@ def _resend_if_due(*, signature: Signature) -> None:
     latest = signature.confirmation_emails.order_by("-created_at").first()
     if latest and timezone.now() - latest.created_at < RESEND_INTERVAL:
         return
+    template = "confirm"
     if signature.status == Signature.Status.CONFIRMED:
-        supporter_email_write(
-            _confirmation_email(signature=signature, kind="already_signed")
-        )
-        return
-    if signature.token_expired():
+        template = "already_signed"
+    elif signature.token_expired():
         # The old link is dead anyway; a fresh token gives the new email a
         # working one (and a full validity period).
         signature.token = Signature._meta.get_field("token").get_default()
         signature.token_created_at = timezone.now()
         signature.save(update_fields=["token", "token_created_at"])
-    supporter_email_write(_confirmation_email(signature=signature, kind="confirm"))
-
-
-def _confirmation_email(*, signature: Signature, kind: str) -> ConfirmationEmail:
-    """The email asking the supporter to confirm (or telling them they already
-    have), built but not written. The link comes from settings.SITE_URL, in the
-    web process."""
-    campaign = signature.campaign
-    context = {
-        "signature": signature,
-        "campaign": campaign,
-        "site_name": settings.SITE_NAME,
-        "confirm_url": settings.SITE_URL
-        + reverse("campaign:confirm", args=[signature.token]),
-        "campaign_url": settings.SITE_URL
-        + reverse("campaign:detail", args=[campaign.slug]),
-        "max_age_days": settings.CONFIRMATION_TOKEN_MAX_AGE_DAYS,
-    }
-    return supporter_email_build(signature=signature, template=kind, context=context)
+    email = ConfirmationEmail(
+        signature=signature, template=template, site_url=settings.SITE_URL
+    )
+    supporter_email_write(email)
 
 
 def signature_confirm(*, token: str) -> Signature:

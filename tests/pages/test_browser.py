@@ -1,9 +1,9 @@
 """The supporter's journey in headless Chromium against the live server, with the
 real worker sending through the SMTP sink: sign, read the email, confirm.
 
-Confirmation links are built from settings.SITE_URL by the web process (here the
-live server's thread, inside this test process) and stored in the outbox row; the
-worker only sends the stored text. So pointing SITE_URL at the live server, with
+Confirmation links start with settings.SITE_URL as the web process has it (here
+the live server's thread, inside this test process), stored on the outbox row; the
+worker renders the email with it. So pointing SITE_URL at the live server, with
 the `settings` fixture, is all the emailed link needs to work.
 
 Each test waits for every email it caused, so nothing it queued can arrive during

@@ -10,7 +10,7 @@ from campaign import privacy, selectors
 from campaign.models import Letter, LetterStatus, Official, Signature
 from campaign.services.anonymising import REMOVED_LETTER_BODY
 from campaign.services.signing import signature_confirm
-from tests.signing.supporter import sign
+from tests.signing.supporter import as_sent, sign
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def _url(signature) -> str:
 
 def test_the_confirmation_email_carries_the_link(campaign):
     signature = sign(campaign)
-    body = signature.confirmation_emails.get().body
+    body = as_sent(signature.confirmation_emails.get()).body
     assert privacy.withdraw_url(signature_id=signature.pk) in body
     assert "remove your signature" in body
 

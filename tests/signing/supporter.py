@@ -2,9 +2,11 @@
 
 from datetime import timedelta
 
+from django.core.mail import EmailMessage
 from django.utils import timezone
 
-from campaign.models import Signature
+from campaign.emails import confirmation_message
+from campaign.models import ConfirmationEmail, Signature
 from campaign.services.signing import campaign_sign
 
 
@@ -25,3 +27,10 @@ def age_confirmation_emails(signature, *, minutes: int) -> None:
     signature.confirmation_emails.update(
         created_at=timezone.now() - timedelta(minutes=minutes)
     )
+
+
+def as_sent(row: ConfirmationEmail) -> EmailMessage:
+    """The email the worker would send for this row now (a signing's is rendered
+    when sent), loaded as the outbox loads it."""
+    row = ConfirmationEmail.objects.select_related("signature__campaign").get(pk=row.pk)
+    return confirmation_message(row)

@@ -16,14 +16,14 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from campaign import selectors
+from campaign import privacy, selectors
 from campaign.models import Campaign, ConfirmationEmail, Letter, Signature
 from campaign.selectors import SigningState
 from campaign.services.signing import CampaignNotSignable, signature_confirm
 from letters.models import LetterTemplate
 from letters.rendering import TemplateError
 from tests.factories import CampaignFactory, SignatureFactory
-from tests.signing.supporter import age_confirmation_emails, sign
+from tests.signing.supporter import age_confirmation_emails, as_sent, sign
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
@@ -47,11 +47,15 @@ def test_sign_stores_a_pending_signature_and_its_confirmation_email(
     assert len(signature.token) >= 40
     row = signature.confirmation_emails.get()
     assert row.status == "pending"
-    assert row.subject == "Please confirm your signature: Save the Library"
-    assert f"https://quillpost.example.org/confirm/{signature.token}/" in row.body
+    # Rendered when sent: the row holds which email, not its text (nor its link).
+    assert (row.template, row.subject, row.body) == ("confirm", "", "")
+    email = as_sent(row)
+    assert email.subject == "Please confirm your signature: Save the Library"
+    assert f"https://quillpost.example.org/confirm/{signature.token}/" in email.body
+    assert privacy.withdraw_url(signature_id=signature.pk) in email.body
     # Nothing the supporter typed goes to the address they typed.
-    assert "Ada" not in row.body and "Libraries" not in row.body
-    assert "&" not in row.body  # plain text, not HTML-escaped
+    assert "Ada" not in email.body and "Libraries" not in email.body
+    assert "&" not in email.body  # plain text, not HTML-escaped
     assert len(callbacks) == 1  # the enqueue, after commit
     assert not Letter.objects.exists()
 
@@ -77,7 +81,7 @@ def test_duplicate_normalised_email_makes_no_second_row_and_resends_hourly(
     assert ConfirmationEmail.objects.count() == 2
     assert len(callbacks) == 1
     latest = first.confirmation_emails.order_by("-created_at").first()
-    assert f"/confirm/{first.token}/" in latest.body
+    assert f"/confirm/{first.token}/" in as_sent(latest).body
 
 
 def test_duplicate_after_confirming_gets_no_confirm_link(campaign):
@@ -88,8 +92,9 @@ def test_duplicate_after_confirming_gets_no_confirm_link(campaign):
     sign(campaign, email="ADA@example.com")
 
     latest = signature.confirmation_emails.order_by("-created_at").first()
-    assert latest.subject.startswith("You have already signed")
-    assert "/confirm/" not in latest.body
+    email = as_sent(latest)
+    assert email.subject.startswith("You have already signed")
+    assert "/confirm/" not in email.body
     assert Signature.objects.get().status == Signature.Status.CONFIRMED
 
 
@@ -105,7 +110,7 @@ def test_duplicate_after_expiry_gets_a_fresh_working_link(campaign, settings):
     assert signature.token != old_token
     assert not signature.token_expired()
     latest = signature.confirmation_emails.order_by("-created_at").first()
-    assert f"/confirm/{signature.token}/" in latest.body
+    assert f"/confirm/{signature.token}/" in as_sent(latest).body
     assert signature_confirm(token=signature.token).status == "confirmed"
 
 
@@ -295,12 +300,13 @@ def test_confirmation_emails_are_not_html_escaped(campaign):
     age_confirmation_emails(signature, minutes=90)
     sign(campaign)  # the "already signed" email
 
-    confirm, already = signature.confirmation_emails.order_by("created_at")
+    rows = signature.confirmation_emails.order_by("created_at")
+    confirm, already = (as_sent(row) for row in rows)
     assert confirm.subject == (
         "Please confirm your signature: St Mary's Library & Garden"
     )
     assert already.subject == "You have already signed: St Mary's Library & Garden"
-    for row in (confirm, already):
-        assert '"St Mary\'s Library & Garden"' in row.body
-        assert "&amp;" not in row.subject + row.body
-        assert "&#x27;" not in row.subject + row.body
+    for email in (confirm, already):
+        assert '"St Mary\'s Library & Garden"' in email.body
+        assert "&amp;" not in email.subject + email.body
+        assert "&#x27;" not in email.subject + email.body

@@ -135,10 +135,15 @@ def celery_worker_proc(_worker_started):
 @pytest.fixture
 def worker(transactional_db, smtp, celery_worker_proc, broker):
     """The session's worker and SMTP server, both idle at the start and the end
-    of the test (so no task of one test sends mail in the next)."""
+    of the test (so no task of one test sends mail in the next). Confirmations
+    still in this process's publishing window are published first."""
+    from campaign.services.delivery import confirmations_flush
+
+    confirmations_flush()
     wait_for_idle_broker(broker)
     smtp.reset()
     yield celery_worker_proc
+    confirmations_flush()
     wait_for_idle_broker(broker)
 
 

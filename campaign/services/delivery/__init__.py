@@ -7,6 +7,8 @@ described by an entry in the registry:
 
 - registry.py: the kinds of row: model, Celery task, how to build the email.
 - queueing.py: hands row ids to the worker in batches, after commit.
+- coalescing.py: a web process's confirmation emails of a few milliseconds
+  handed over as one task.
 - outbox.py: the steps: claim, build, record (what a dead worker costs).
 - batch.py: sends a batch of rows over one SMTP connection; what each kind of
   failure costs the rest of the batch.
@@ -38,6 +40,7 @@ from .batch import (
     receipts_send,
     update_emails_send,
 )
+from .coalescing import confirmations_flush, confirmations_publish
 from .outbox import DeliveryResult, Outcome
 from .queueing import (
     confirmation_enqueue,
@@ -56,6 +59,8 @@ __all__ = [
     "DeliveryResult",
     "Outcome",
     "confirmation_enqueue",
+    "confirmations_flush",
+    "confirmations_publish",
     "confirmations_send",
     "digest_enqueue",
     "digest_send",

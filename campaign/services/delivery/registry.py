@@ -84,7 +84,7 @@ CONFIRMATIONS = Outbox(
     model=ConfirmationEmail,
     label="confirmation",
     task=confirmations_send_task,
-    related=("signature",),
+    related=("signature__campaign",),  # a signing's email is rendered when sent
     build=emails.confirmation_message,
 )
 DIGESTS = Outbox(

@@ -1,0 +1,133 @@
+"""Storing a first signing: the signature and its confirmation email's outbox row,
+in one SQL statement on PostgreSQL (campaign/services/signing.py calls it).
+
+    WITH signature AS (
+        INSERT INTO campaign_signature (…) VALUES (…)
+        ON CONFLICT DO NOTHING RETURNING id
+    )
+    INSERT INTO campaign_confirmationemail (signature_id, …)
+    SELECT id, … FROM signature RETURNING id
+
+When the address has signed (the unique constraint on campaign and normalised
+address), or another request is inserting it right now, PostgreSQL waits for
+that one and inserts neither row: no savepoint, no failed statement to roll
+back, and the caller locks the existing signature instead. The statement is
+built once per process from the models' fields; each row's values are prepared
+by the fields themselves, as the ORM's INSERT does (defaults, auto_now_add). The
+ORM building two INSERTs cost more CPU than PostgreSQL running them
+(bench/README.md). Other databases (the quick start's SQLite) take two ORM
+INSERTs.
+"""
+
+from functools import cache
+
+from django.db import IntegrityError, connection
+from django.db.models import Field, Model
+from django.db.models.constants import OnConflict
+
+from campaign.models import ConfirmationEmail, Signature
+
+
+def signature_insert(
+    *, signature: Signature, email: ConfirmationEmail
+) -> Signature | None:
+    """Insert a first signing and its email (unsaved, email.signature unset) and
+    return None; or return the address's existing signature for this campaign,
+    locked until the transaction ends, and insert nothing. Call inside a
+    transaction: the email is the one its commit hands to the worker."""
+    for _ in range(2):  # the existing row can be deleted between the two statements
+        if _inserted(signature, email):
+            return None
+        existing = (
+            Signature.objects.select_for_update()
+            .filter(
+                campaign_id=signature.campaign_id,
+                email_normalised=signature.email_normalised,
+            )
+            .first()
+        )
+        if existing is not None:
+            return existing
+    raise IntegrityError("The signature could neither be inserted nor found.")
+
+
+# Where the one statement works (a data-modifying WITH, ON CONFLICT).
+ONE_STATEMENT_VENDORS = ("postgresql",)
+
+
+def _inserted(signature: Signature, email: ConfirmationEmail) -> bool:
+    if connection.vendor not in ONE_STATEMENT_VENDORS:
+        return _inserted_by_orm(signature, email)
+    values = _values(signature, _fields(Signature)) + _values(email, _email_fields())
+    with connection.cursor() as cursor:
+        cursor.execute(_statement(), values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    email.pk, signature.pk = row
+    email.signature = signature
+    for obj in (signature, email):
+        obj._state.adding, obj._state.db = False, connection.alias
+    return True
+
+
+def _inserted_by_orm(signature: Signature, email: ConfirmationEmail) -> bool:
+    """The same in two statements. Django's public bulk_create() cannot say
+    whether a row was inserted, so this uses the queryset's _insert(), which
+    save() and bulk_create() are built on."""
+    opts = Signature._meta
+    rows = Signature.objects._insert(
+        [signature],
+        fields=_fields(Signature),
+        returning_fields=[opts.pk],
+        on_conflict=OnConflict.IGNORE,
+    )
+    if not (rows and rows[0]):
+        return False
+    signature.pk = rows[0][0]
+    signature._state.adding, signature._state.db = False, connection.alias
+    email.signature = signature
+    email.save(force_insert=True)
+    return True
+
+
+@cache
+def _fields(model: type[Model]) -> list[Field]:
+    return [f for f in model._meta.concrete_fields if not f.primary_key]
+
+
+@cache
+def _email_fields() -> list[Field]:
+    return [f for f in _fields(ConfirmationEmail) if f.name != "signature"]
+
+
+def _values(obj: Model, fields: list[Field]) -> list:
+    # What the ORM's INSERT sends: pre_save() fills in auto_now_add times.
+    return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+
+
+@cache
+def _statement() -> str:
+    quote = connection.ops.quote_name
+
+    def columns(fields: list[Field]) -> str:
+        return ", ".join(quote(f.column) for f in fields)
+
+    def placeholders(fields: list[Field]) -> str:
+        return ", ".join(["%s"] * len(fields))
+
+    signatures, emails = Signature._meta, ConfirmationEmail._meta
+    signature_fields, email_fields = _fields(Signature), _email_fields()
+    signature_id = quote(signatures.pk.column)
+    # Names from the models, quoted; every value is a parameter.
+    return (
+        f"WITH new_signature AS (INSERT INTO {quote(signatures.db_table)}"  # noqa: S608
+        f" ({columns(signature_fields)}) VALUES ({placeholders(signature_fields)})"
+        f" ON CONFLICT DO NOTHING RETURNING {signature_id})"
+        f" INSERT INTO {quote(emails.db_table)}"
+        f" ({quote(emails.get_field('signature').column)},"
+        f" {columns(email_fields)})"
+        f" SELECT {signature_id}, {placeholders(email_fields)} FROM new_signature"
+        f" RETURNING {quote(emails.pk.column)},"
+        f" {quote(emails.get_field('signature').column)}"
+    )
