@@ -122,6 +122,22 @@ class Signature(models.Model):
         editable=False,
         help_text="When the name, email, full postcode and own words were removed.",
     )
+    # What became of its letters, kept with every change of a letter's status
+    # (campaign/services/letter_counts.py), so the CSV export reads two columns
+    # instead of counting letters.
+    letters_delivered = models.IntegerField(
+        default=0,
+        db_default=0,
+        editable=False,
+        help_text="Letters delivered to officials: sent on their own or carried "
+        "by a digest.",
+    )
+    letters_failed = models.IntegerField(
+        default=0,
+        db_default=0,
+        editable=False,
+        help_text="Letters that failed for good.",
+    )
     receipt_at = models.DateTimeField(
         "receipt queued at",
         null=True,

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 
 from campaign.models import CampaignTarget, DeliveryMode, Letter, LetterStatus
+from campaign.services.letter_counts import letters_update
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def target_letters_reroute(*, target: CampaignTarget) -> list[int]:
             if new != status:
                 moves.setdefault(new, []).append(pk)
         for status, ids in moves.items():
-            Letter.objects.filter(pk__in=ids).update(status=status)
+            letters_update(letters=Letter.objects.filter(pk__in=ids), status=status)
         to_send = moves.get(LetterStatus.PENDING, [])
         if to_send:
             transaction.on_commit(
