@@ -5,12 +5,15 @@
 
 It creates its own PostgreSQL database (default qp_bench_export; dropped at the end
 unless --keep), migrates it, loads the rows with one INSERT ... SELECT over
-generate_series (hostile names, quotes, newlines and non-ASCII included), and then,
+generate_series (hostile names, quotes, newlines and non-ASCII included), sets the
+signatures' letter counts from the letters loaded (signatures_letters_recount)
+and compacts the table (VACUUM FULL), and then,
 in the same run and alternating so neither gets a warmer cache:
 
 - `psql -c "\\copy (<the signature columns the CSV carries>) TO file CSV HEADER"`,
-  the plain floor the goal is measured against (issue 14: within 3×): the raw
-  columns, no formatting, no letter counts, no order;
+  the plain floor the goal is measured against (issue 14: within 3×): every
+  signature column the CSV shows, as stored (the letter counts are columns too,
+  the campaign by its id), no formatting, no order;
 - `psql -c "\\copy (<the exporter's own SELECT>) TO file CSV HEADER"`, with the
   exporter's settings (exports.COPY_SETTINGS): the export's own query, so what the
   command adds to it shows;
@@ -214,6 +217,17 @@ def run_psql(db_url: str, sql: str, target: Path, settings=()) -> float:
     return time.monotonic() - started
 
 
+def explain(db_url: str, sql: str, settings=()) -> list[str]:
+    """EXPLAIN ANALYZE of the export's query, with its settings: where its time
+    goes (the plan in the report)."""
+    argv = ["psql", db_url, "-X", "-q", "-At"]
+    for setting in settings:
+        argv += ["-c", setting.replace("SET LOCAL", "SET")]
+    argv += ["-c", f"EXPLAIN (ANALYZE, BUFFERS) {sql}"]
+    result = subprocess.run(argv, check=True, capture_output=True, text=True)
+    return result.stdout.splitlines()
+
+
 def run_child(argv: list[str], env: dict, stderr) -> tuple[float, int]:
     """Wall time and peak RSS (bytes) of one child process."""
     started = time.monotonic()
@@ -413,6 +427,7 @@ def bench(args, db_url: str) -> dict:
     startup = []
     psql_times, plain_times, export_times, peaks = [], [], [], []
     plain_file = OUT / "export-plain.csv"
+    load_at_start = os.getloadavg()[0]
     run_psql(db_url, sql, psql_file, COPY_SETTINGS)  # warm the cache for all
     progress_log = OUT / "export-progress.txt"
     for _ in range(args.runs):
@@ -452,7 +467,9 @@ def bench(args, db_url: str) -> dict:
         "export_peak_rss_mb": round(max(peaks) / 1e6, 1),
         "one_day_export_peak_rss_mb": round(small_peak / 1e6, 1),
         # Other work on the machine slows both sides alike; say how busy it was.
+        "load_average_1min_at_start": round(load_at_start, 2),
         "load_average_1min": round(os.getloadavg()[0], 2),
+        "explain_export_query": explain(db_url, sql, COPY_SETTINGS),
         "runs": {
             "plain": plain_times,
             "psql": psql_times,
