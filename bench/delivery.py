@@ -212,9 +212,12 @@ def main() -> None:
     from campaign import emails
     from campaign.models import Letter, OutboxStatus
     from campaign.services.delivery import letters_enqueue
+    from campaign.services.letter_counts import letters_update
 
     def through_the_worker(ids: list[int]) -> float:
-        Letter.objects.update(
+        # As the site moves letters, so their signatures' counts go back too.
+        letters_update(
+            letters=Letter.objects.all(),
             status=OutboxStatus.PENDING,
             sent_at=None,  # an empty throttle window again
             message_id="",

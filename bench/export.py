@@ -161,6 +161,9 @@ def load(args, db_url: str) -> dict:
         )
         cur.execute("SELECT count(*) FROM campaign_letter")
         letters = cur.fetchone()[0]
+        # Statistics of a million rows, not of the empty tables, for the next
+        # statement's plan.
+        cur.execute("ANALYZE campaign_signature, campaign_letter")
     # Letters written by SQL, not by the services: set the signatures' counts
     # from them, as the repair after hand-made changes does.
     signatures_letters_recount(signatures=campaign.signatures.all())

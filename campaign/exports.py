@@ -7,7 +7,7 @@ counts are columns of the signature: services/letter_counts.py), and the CSV
 itself through `COPY (SELECT ...) TO STDOUT WITH (FORMAT csv, HEADER)`. Python
 only passes the bytes on, so a million-row export stays within a small factor
 of a plain `psql \\copy` of the same columns and its memory flat
-(docs/organiser.md, "Exporting signatures"; bench/README.md, "Export").
+(docs/organiser.md, "Exporting signatures"; the export in bench/README.md).
 
 csv_chunks() is the older path (a server-side cursor and csv.writer), kept for
 the officials' CSV (official_pages.py), whose format is its own.
@@ -46,8 +46,8 @@ class TextCell(Func):
 
     The test is on ascii() of the first character (its code point; 0 for an
     empty cell), and a range check first: integer comparisons that rule out
-    almost every cell at once. A regex match per cell cost ~3× as much
-    (bench/README.md, "Export")."""
+    almost every cell at once. A regex match per cell cost about four times as
+    much (the export in bench/README.md)."""
 
     output_field = CharField()
 

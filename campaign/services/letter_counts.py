@@ -17,8 +17,7 @@ awaiting a digest), so creating letters leaves the counts as they are.
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 from django.db.models.sql import UpdateQuery
 
 from campaign.models import DELIVERED_LETTER_STATUSES, Letter, LetterStatus, Signature
@@ -133,21 +132,42 @@ def _update_and_recount(*, letters: QuerySet[Letter], values: dict) -> int:
     return updated
 
 
-def _count_of(condition: Q) -> Coalesce:
-    per_signature = (
-        Letter.objects.filter(condition, signature_id=OuterRef("pk"))
-        .order_by()
-        .values("signature_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(per_signature), 0, output_field=IntegerField())
+# One grouped pass over the signatures' letters; only rows whose counts differ
+# are written (a repair touches what needs it).
+_RECOUNT_SQL = """
+UPDATE {signatures} AS s
+SET letters_delivered = c.delivered, letters_failed = c.failed
+FROM (
+    SELECT t.id,
+           count(l.id) FILTER (WHERE l.status IN ({delivered})) AS delivered,
+           count(l.id) FILTER (WHERE l.status = {failed}) AS failed
+    FROM ({chosen}) AS t
+    LEFT JOIN {letters} AS l ON l.signature_id = t.id
+    GROUP BY t.id
+) AS c
+WHERE s.id = c.id
+  AND (s.letters_delivered <> c.delivered OR s.letters_failed <> c.failed)
+"""
 
 
 def signatures_letters_recount(*, signatures: QuerySet[Signature]) -> int:
     """Set these signatures' counts from their letters as they are now: the
-    quick start's way, and a repair after letters were changed by hand in SQL."""
-    return signatures.update(
-        letters_delivered=_count_of(Q(status__in=DELIVERED)),
-        letters_failed=_count_of(Q(status=FAILED)),
+    quick start's way, and a repair after letters were changed by hand in SQL.
+    Returns how many signatures' counts were wrong."""
+    try:
+        chosen, params = (
+            signatures.order_by().values("id").distinct().query.sql_with_params()
+        )
+    except EmptyResultSet:
+        return 0
+    quote = connection.ops.quote_name
+    sql = (
+        _RECOUNT_SQL.replace("{signatures}", quote(Signature._meta.db_table))
+        .replace("{letters}", quote(Letter._meta.db_table))
+        .replace("{delivered}", _literals(DELIVERED))
+        .replace("{failed}", _literals((FAILED,)))
+        .replace("{chosen}", chosen)
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
