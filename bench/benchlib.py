@@ -126,6 +126,26 @@ def stop(server: subprocess.Popen, log: Path) -> str:
     return text
 
 
+def run_child(argv: list[str], env: dict, stderr) -> tuple[float, int]:
+    """Wall time and peak RSS (bytes, from wait4()'s rusage) of one child process."""
+    elapsed, usage = run_child_usage(argv, env, stderr)
+    return elapsed, usage.ru_maxrss * 1024  # Linux reports KiB
+
+
+def run_child_usage(argv: list[str], env: dict, stderr):
+    """Wall time and the whole resource usage (CPU seconds, peak RSS in KiB) of
+    one child process: on a shared machine its CPU time varies less than its
+    wall time."""
+    started = time.monotonic()
+    child = subprocess.Popen(argv, cwd=ROOT, env=env, stderr=stderr)
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.monotonic() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise SystemExit(f"{argv} exited with {child.returncode}")
+    return elapsed, usage
+
+
 def bench_template_and_officials():
     """The letter template and the two officials every bench campaign writes to
     (call after django.setup(); officials' addresses are example.org)."""

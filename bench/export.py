@@ -49,6 +49,7 @@ from benchlib import (
     admin_sql,
     bench_template_and_officials,
     django_env,
+    run_child,
     setup_django,
 )
 
@@ -229,18 +230,6 @@ def explain(db_url: str, sql: str, settings=()) -> list[str]:
     argv += ["-c", f"EXPLAIN (ANALYZE, BUFFERS) {sql}"]
     result = subprocess.run(argv, check=True, capture_output=True, text=True)
     return result.stdout.splitlines()
-
-
-def run_child(argv: list[str], env: dict, stderr) -> tuple[float, int]:
-    """Wall time and peak RSS (bytes) of one child process."""
-    started = time.monotonic()
-    child = subprocess.Popen(argv, cwd=ROOT, env=env, stderr=stderr)
-    _, status, usage = os.wait4(child.pid, 0)
-    elapsed = time.monotonic() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode:
-        raise SystemExit(f"{argv} exited with {child.returncode}")
-    return elapsed, usage.ru_maxrss * 1024  # Linux reports KiB
 
 
 def compare(psql_file: Path, export_file: Path) -> int:

@@ -21,7 +21,7 @@ AREAS = [
     ("  signing state", "campaign/selectors.py", "campaign_signing_state"),
     ("    letter template checked", "campaign/selectors.py", "_letter_renders"),
     ("  signature count (Redis)", "campaign/selectors.py", "signature_counts"),
-    ("  letter previews", "campaign/views.py", "_letter_previews"),
+    ("  letter previews", "campaign/previews.py", "letter_previews"),
     ("  SignForm()", "campaign/forms.py", "__init__"),
     ("  form validation", "django/forms/forms.py", "full_clean"),
     ("    letter text rules", "campaign/validators.py", "validate_text_block"),

@@ -10,13 +10,27 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.utils.crypto import salted_hmac
 
-from campaign.models import ConfirmationEmail, Digest, Letter, OutboxMessage, Receipt
+from campaign import update_text
+from campaign.models import (
+    ConfirmationEmail,
+    Digest,
+    Letter,
+    OutboxMessage,
+    Receipt,
+    UpdateEmail,
+)
+from campaign.models.updates import wants_updates
 from campaign.validators import validate_single_line
 from campaign.verp import verp_address
 
 
 class UnsendableMessage(Exception):
     """The row cannot become a well-formed email; retrying will not change that."""
+
+
+class NoLongerWanted(UnsendableMessage):
+    """The recipient no longer wants it (unsubscribed, withdrew, was anonymised,
+    bounced): the row is cancelled, not failed."""
 
 
 def message_id(row: OutboxMessage) -> str:
@@ -107,6 +121,36 @@ def receipt_message(row: Receipt) -> EmailMessage:
         body=row.body,
         from_email=formataddr((settings.SITE_NAME, settings.DEFAULT_FROM_EMAIL)),
         to=[row.signature.email],
+    )
+
+
+def update_message(row: UpdateEmail) -> EmailMessage:
+    """A campaign update, rendered now for its supporter (the row holds no
+    text). From the site, replies to the organiser, to the bare address (like
+    the confirmation email), with RFC 8058 one-click unsubscribe and a VERP
+    envelope sender, so a permanent bounce stops further updates."""
+    signature, update = row.signature, row.update
+    if not wants_updates(signature):
+        raise NoLongerWanted("The supporter no longer wants updates; not sent.")
+    rendered = update_text.render_update(
+        update=update, signer_name=_single_line(signature.full_name, "The name")
+    )
+    url = update_text.unsubscribe_url(signature_id=signature.pk)
+    campaign = update.campaign
+    return EmailMessage(
+        subject=_single_line(rendered.subject, "The subject"),
+        body=update_text.with_footer(
+            rendered.body, campaign_title=campaign.title, url=url
+        ),
+        from_email=verp_address(kind="u", pk=row.pk),
+        to=[signature.email],
+        reply_to=[campaign.reply_to_email],
+        headers={
+            "From": formataddr((settings.SITE_NAME, settings.DEFAULT_FROM_EMAIL)),
+            "List-Unsubscribe": f"<{url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            **_campaign_headers(campaign),
+        },
     )
 
 

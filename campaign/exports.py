@@ -78,6 +78,11 @@ class TimestampCell(Func):
         return sql, (settings.TIME_ZONE, *params)
 
 
+def text_value(value: str) -> str:
+    """TextCell for a value already in Python (the hand-in pack's CSV)."""
+    return f"'{value}" if value and value[0] in FORMULA_TRIGGERS else value
+
+
 class YesNo(Func):
     output_field = CharField()
     template = "CASE WHEN %(expressions)s THEN 'yes' ELSE 'no' END"

@@ -17,7 +17,7 @@ from letters.rendering import (
 )
 from letters.text import normalise_newlines
 
-from . import sources
+from . import areas, selectors, sources
 from .models import Campaign, Signature
 from .privacy import consent_text_current
 from .validators import validate_postcode, validate_single_line, validate_text_block
@@ -155,6 +155,9 @@ class SignForm(forms.Form):
         ):
             # The letter has nowhere to put it: asking for it would be a lie.
             del self.fields["personal_paragraph"]
+        # Campaigns by postcode: the postcode also finds whom they write to.
+        self.targeting = selectors.area_targeting(campaign=campaign)
+        self.signer_area: areas.SignerArea | None = None
         self.helper = FormHelper()
         self.helper.form_tag = False  # the page holds <form>, CSRF and both buttons
         self.helper.disable_csrf = True
@@ -192,6 +195,8 @@ class SignForm(forms.Form):
             },
             referrer_host=sources.clean_host(data.pop("referrer_host", "")),
         )
+        if self.targeting is not None and data.get("postcode"):
+            self._find_area(data)
         body = data.get("letter_body") or self.campaign_body
         if (
             data.get("personal_paragraph")
@@ -207,16 +212,42 @@ class SignForm(forms.Form):
             )
         return data
 
+    def _find_area(self, data: dict) -> None:
+        """The supporter's area (one indexed query): the one the postcode is in,
+        or the one they chose (the preview's radio buttons) where it is in
+        several. In cleaned_data as "area" for the sign service."""
+        found = areas.signer_area(
+            dataset_id=self.targeting.dataset_id,
+            postcode=data["postcode"],
+            chosen=str(self.data.get("area", "")),
+        )
+        self.signer_area = found
+        if found.problem:
+            self.add_error("postcode", ValidationError(found.problem, code=found.code))
+        else:
+            data["area"] = found.area
+
+    def representative(self):
+        """The official the supporter's letter goes to in a campaign by
+        postcode (with .delivery_mode and .area for the page), once found."""
+        if self.signer_area is None or self.signer_area.area is None:
+            return None
+        area = self.signer_area.area
+        official = area.official
+        official.delivery_mode, official.area = self.targeting.delivery_mode, area
+        return official
+
     # --- the preview ---------------------------------------------------------
 
     def drop_required_errors(self) -> None:
         """For a Preview press: an empty required field is not a mistake yet, but
         a too-long name or a broken letter is worth saying at once."""
         for name in list(self.errors):
+            # Nor is an area not chosen yet: the preview offers the choice.
             kept = [
                 message
                 for error in self.errors.as_data()[name]
-                if error.code != "required"
+                if error.code not in ("required", areas.CHOOSE_AREA_CODE)
                 for message in error.messages
             ]
             if kept:

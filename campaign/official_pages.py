@@ -13,6 +13,7 @@ from django.db.models import F, QuerySet
 from django.urls import reverse
 
 from . import exports
+from .areas import area_target_by_ids
 from .drafting import draft_letter
 from .models import CampaignTarget, Letter, LetterStatus
 from .postcodes import postcode_district_sql
@@ -21,6 +22,9 @@ _SALT = "quillpost.official-page"
 
 
 def official_page_token(*, target: CampaignTarget) -> str:
+    if target.pk is None:  # a representative in a campaign by postcode (areas.py)
+        payload = ["area", target.campaign_id, target.official_id, target.page_version]
+        return signing.dumps(payload, salt=_SALT)
     return signing.dumps([target.pk, target.page_version], salt=_SALT)
 
 
@@ -32,8 +36,14 @@ def official_page_url(*, target: CampaignTarget) -> str:
 def target_for_token(*, token: str) -> CampaignTarget | None:
     """The target a link is for, or None for a forged, mangled or revoked one."""
     try:
-        target_id, version = signing.loads(token, salt=_SALT)
-    except (signing.BadSignature, ValueError, TypeError):
+        payload = signing.loads(token, salt=_SALT)
+        if payload[0] == "area":
+            campaign_id, official_id, version = payload[1:]
+            return area_target_by_ids(
+                campaign_id=campaign_id, official_id=official_id, page_version=version
+            )
+        target_id, version = payload
+    except (signing.BadSignature, ValueError, TypeError, IndexError):
         return None
     return (
         CampaignTarget.objects.select_related("campaign__letter_template", "official")
@@ -45,6 +55,16 @@ def target_for_token(*, token: str) -> CampaignTarget | None:
 def target_links_revoke(*, target_ids: list[int]) -> int:
     """Invalidate every page link given out for these targets."""
     return CampaignTarget.objects.filter(pk__in=target_ids).update(
+        page_version=F("page_version") + 1
+    )
+
+
+def area_links_revoke(*, campaign_ids: list[int]) -> int:
+    """Invalidate every page link given out to these campaigns' representatives
+    (campaigns by postcode: one version for all of them)."""
+    from .models import AreaTargeting
+
+    return AreaTargeting.objects.filter(campaign_id__in=campaign_ids).update(
         page_version=F("page_version") + 1
     )
 

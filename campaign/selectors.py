@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from letters.rendering import TemplateError, validate_subject, validate_template
 
-from .models import Campaign, CampaignTarget, Official, Signature
+from .models import AreaTargeting, Campaign, CampaignTarget, Official, Signature
 
 
 def _count_key(campaign_id: int) -> str:
@@ -165,7 +165,11 @@ def campaign_signing_state(
         if live and campaign.opens_at is not None and now < campaign.opens_at:
             return SigningState.NOT_YET_OPEN
         return SigningState.CLOSED
-    if targets is None:
+    # A campaign by postcode always has someone: each supporter's representative
+    # (an area without one is refused at signing, campaign/areas.py).
+    if area_targeting(campaign=campaign) is not None:
+        has_targets = True
+    elif targets is None:
         has_targets = _active_targets(campaign).exists()
     else:
         has_targets = bool(targets)
@@ -209,14 +213,16 @@ def campaigns_open(*, now=None) -> QuerySet[Campaign]:
     return Campaign.objects.filter(
         Q(opens_at__isnull=True) | Q(opens_at__lte=now),
         Q(closes_at__isnull=True) | Q(closes_at__gt=now),
-        Exists(Official.objects.filter(campaigns=OuterRef("pk"), is_active=True)),
+        Exists(Official.objects.filter(campaigns=OuterRef("pk"), is_active=True))
+        | Q(area_targeting__isnull=False),
         status=Campaign.Status.LIVE,
     )
 
 
 def campaigns_public() -> QuerySet[Campaign]:
-    """Live and closed campaigns, with their letter template (drafts are private)."""
-    return Campaign.objects.select_related("letter_template").exclude(
+    """Live and closed campaigns, with their letter template and targeting by
+    postcode, if any (drafts are private)."""
+    return Campaign.objects.select_related("letter_template", "area_targeting").exclude(
         status=Campaign.Status.DRAFT
     )
 
@@ -236,9 +242,30 @@ def campaign_targets(*, campaign: Campaign) -> list[Official]:
     return officials
 
 
+def area_targeting(*, campaign: Campaign) -> AreaTargeting | None:
+    """The campaign's setting for writing to each supporter's representative, or
+    None (fixed officials only). No query when it was select_related."""
+    try:
+        return campaign.area_targeting
+    except AreaTargeting.DoesNotExist:
+        return None
+
+
+def signature_officials(*, signature: Signature) -> list[Official]:
+    """Who a signature writes to: the campaign's targets and, in a campaign by
+    postcode, the representative found when they signed."""
+    targets = campaign_targets(campaign=signature.campaign)
+    representative = signature.representative
+    if representative is not None and representative not in targets:
+        targets.append(representative)
+    return targets
+
+
 def signature_for_token(*, token: str) -> Signature | None:
     return (
-        Signature.objects.select_related("campaign", "campaign__letter_template")
+        Signature.objects.select_related(
+            "campaign__letter_template", "campaign__area_targeting", "representative"
+        )
         .filter(token=token)
         .first()
     )

@@ -13,6 +13,7 @@ delivery here, at module level, would be an import cycle.
 from typing import TYPE_CHECKING
 
 from celery import Task, shared_task
+from django.conf import settings
 
 if TYPE_CHECKING:
     from campaign.services.delivery import BatchResult
@@ -46,6 +47,29 @@ def receipts_send_task(self: Task, receipt_ids: list[int]) -> dict[str, int]:
     from campaign.services.delivery import receipts_send
 
     return _follow_up(self, receipts_send(receipt_ids=receipt_ids))
+
+
+@shared_task(bind=True)
+def update_emails_send_task(self: Task, update_email_ids: list[int]) -> dict[str, int]:
+    from campaign.services.delivery import update_emails_send
+
+    return _follow_up(self, update_emails_send(update_email_ids=update_email_ids))
+
+
+@shared_task
+def update_pace_task(update_id: int) -> int:
+    """After "send" or "resume": hand the worker the update's first copies."""
+    from campaign.services.updates import update_enqueue_due
+
+    return update_enqueue_due(update_id=update_id)
+
+
+@shared_task
+def updates_pace_task() -> dict[int, int]:
+    """Beat, every sweep interval: the next copies of every update being sent."""
+    from campaign.services.updates import updates_enqueue_due
+
+    return updates_enqueue_due()
 
 
 @shared_task
@@ -113,3 +137,24 @@ def campaign_tallies_refresh_task(campaign_id: int) -> float:
     from campaign.services.tallies import campaign_tallies_refresh
 
     return campaign_tallies_refresh(campaign_id=campaign_id).seconds
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    # Its own limits, well above CELERY_TASK_TIME_LIMIT: a big pack takes minutes.
+    time_limit=settings.HANDIN_TIME_LIMIT_SECONDS,
+    soft_time_limit=max(settings.HANDIN_TIME_LIMIT_SECONDS - 30, 1),
+)
+def handin_pack_build_task(self: Task, pack_id: int) -> None:
+    from campaign.services.handin import handin_pack_build
+
+    handin_pack_build(pack_id=pack_id, task_id=self.request.id or "")
+
+
+@shared_task
+def handin_packs_sweep_task() -> dict[str, int]:
+    """Beat, every sweep interval: builds whose worker died are queued again."""
+    from campaign.services.handin import handin_packs_sweep
+
+    return handin_packs_sweep()

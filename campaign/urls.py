@@ -2,9 +2,11 @@ from django.urls import path
 
 from . import (
     export_views,
+    handin_views,
     official_views,
     privacy_views,
     questionnaire_views,
+    update_views,
     views,
 )
 
@@ -21,8 +23,23 @@ urlpatterns = [
     path("campaigns/<slug:slug>/preview/", views.campaign_preview, name="preview"),
     path("campaigns/<slug:slug>/signed/", views.campaign_signed, name="signed"),
     path("confirm/<str:token>/", views.signature_confirm_view, name="confirm"),
+    path(
+        "handin/<int:pk>/download/",
+        handin_views.handin_download,
+        name="handin_download",
+    ),
+    path(
+        "handin/<int:pk>/progress/",
+        handin_views.handin_progress,
+        name="handin_progress",
+    ),
     path("privacy/", privacy_views.privacy_notice, name="privacy"),
     path("remove/<str:token>/", privacy_views.signature_withdraw_view, name="withdraw"),
+    path(
+        "updates/stop/<str:token>/",
+        update_views.unsubscribe_view,
+        name="unsubscribe",
+    ),
     path(
         "replies/<str:token>/",
         questionnaire_views.questionnaire_view,

@@ -57,3 +57,17 @@ def validate_weekdays(value: str) -> None:
             "e.g. 12345 for Monday to Friday.",
             code="weekdays",
         )
+
+
+def validate_delivery_hours(start, end) -> None:
+    """Delivery hours (an official's, or a campaign's for area officials): both
+    ends or neither, ending after they start on the same day."""
+    if (start is None) != (end is None):
+        raise ValidationError(
+            "Give both ends of the delivery hours, or neither.", code="window_half"
+        )
+    if start is not None and start >= end:
+        raise ValidationError(
+            "Delivery hours must end after they start (on the same day).",
+            code="window_order",
+        )

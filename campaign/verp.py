@@ -15,9 +15,11 @@ from django.conf import settings
 from django.utils.crypto import salted_hmac
 
 PREFIX = "bounces"
-# One letter per outbox table: l(etter), d(igest). Only mail to officials is
-# VERP-addressed; the bounce service maps the letter back to the table.
-KINDS = {"l": "letter", "d": "digest"}
+# One letter per outbox table: l(etter), d(igest), u(pdate email). Mail to
+# officials and campaign updates are VERP-addressed (an update's permanent bounce
+# stops further updates to that address); the bounce service maps the letter
+# back to the table.
+KINDS = {"l": "letter", "d": "digest", "u": "update email"}
 _SIGNATURE_CHARS = 16  # 80 bits of the HMAC
 MAX_LOCAL_PART = 64  # RFC 5321 4.5.3.1.1
 

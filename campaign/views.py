@@ -10,14 +10,12 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.client_ip import client_ip
-from letters.rendering import TemplateError
 
 from . import bot_traps, limits, page_cache, privacy, replies, selectors, sources
-from .drafting import draft_letter
 from .forms import SignForm
 from .limits import Refusal
 from .models import Campaign, Signature
-from .own_words_nudge import own_words_nudges
+from .previews import letter_previews
 from .selectors import ConfirmationState, SigningState
 from .services.signing import (
     CampaignNotSignable,
@@ -36,44 +34,6 @@ def campaign_list(request):
     counts = selectors.signature_counts(campaign_ids=[c.pk for c in campaigns])
     rows = [(campaign, counts[campaign.pk]) for campaign in campaigns]
     return render(request, "campaign/list.html", {"rows": rows})
-
-
-def _letter_previews(*, campaign, targets, form, nudge: bool = True) -> dict:
-    """Each target's letter exactly as it would be sent, from what the form holds
-    so far; one rendering shared by the page and the live-preview fragment.
-    `nudge`: say what own words would change (not once signing has closed)."""
-    if form.is_bound and "letter_body" in form.errors:
-        return {"letters": [], "problem": "form"}
-    signer = form.preview_signer()
-    body_template = form.preview_body_template()
-    try:
-        letters = [
-            (
-                official,
-                draft_letter(
-                    campaign=campaign,
-                    official=official,
-                    signer=signer,
-                    body_template=body_template,
-                ),
-            )
-            for official in targets
-        ]
-    except TemplateError:  # a broken campaign template: say so, don't crash
-        return {"letters": [], "problem": "campaign"}
-    return {
-        "letters": letters,
-        "problem": "",
-        "is_draft": signer is None,
-        "personal_min_words": settings.PERSONAL_LETTER_MIN_WORDS,
-        "nudges": own_words_nudges(
-            campaign=campaign,
-            fields=list(form.fields) if nudge else [],
-            signer=signer,
-            body_template=body_template,
-            letters=letters,
-        ),
-    }
 
 
 def _campaign_page(
@@ -96,7 +56,7 @@ def _campaign_page(
         "csrf_token": slots["csrf_token"],
         "slots": slots,
         "bot_traps": bot_traps.form_context(stamp=slots["stamp"]) if signable else None,
-        "preview": _letter_previews(
+        "preview": letter_previews(
             campaign=campaign,
             targets=targets,
             form=form or SignForm(campaign=campaign),
@@ -215,7 +175,7 @@ def campaign_preview(request, slug: str):
     targets = selectors.campaign_targets(campaign=campaign)
     context = {
         "campaign": campaign,
-        "preview": _letter_previews(campaign=campaign, targets=targets, form=form),
+        "preview": letter_previews(campaign=campaign, targets=targets, form=form),
     }
     return render(request, "campaign/_preview.html", context)
 
@@ -267,7 +227,7 @@ def signature_confirm_view(request, token: str):
         return _thank_you(request, signature)
     if state is not ConfirmationState.PENDING:
         return _confirm_problem(request, state, signature=signature)
-    targets = selectors.campaign_targets(campaign=signature.campaign)
+    targets = selectors.signature_officials(signature=signature)
     return render(
         request,
         "campaign/confirm.html",
@@ -281,7 +241,7 @@ def _thank_you(request, signature: Signature):
         "signature": signature,
         "campaign": campaign,
         "count": selectors.signature_count(campaign_id=campaign.pk),
-        "targets": selectors.campaign_targets(campaign=campaign),
+        "targets": selectors.signature_officials(signature=signature),
         "share_urls": sources.share_urls(campaign=campaign),
     }
     return render(request, "campaign/thank_you.html", context)

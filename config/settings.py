@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "django_guid",
     "django_ratelimit",
     "axes",
+    # Officials and areas from spreadsheets in the admin (campaign/resources.py).
+    "import_export",
     "letters",
     "campaign",
 ]
@@ -149,6 +151,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+# Uploaded and generated files (hand-in packs): never under STATIC_ROOT, so
+# whitenoise never serves them; each is downloaded through a staff-only view.
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+MEDIA_URL = env.str("MEDIA_URL", default="media/")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -372,6 +378,15 @@ LETTERS_PER_OFFICIAL_PER_HOUR = env.int("LETTERS_PER_OFFICIAL_PER_HOUR", default
 DELIVERY_SWEEP_BATCH = env.int("DELIVERY_SWEEP_BATCH", default=1000)
 # Rows one task claims and sends over one SMTP connection.
 DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=100)
+# Campaign updates to supporters (campaign/services/updates/) go out at most this
+# fast (per update being sent), so a mailshot does not trip the mail provider's
+# limits or crowd out letters. 0: as fast as the worker sends.
+UPDATE_SEND_RATE_PER_MINUTE = env.int("UPDATE_SEND_RATE_PER_MINUTE", default=1000)
+if UPDATE_SEND_RATE_PER_MINUTE < 0:
+    raise ImproperlyConfigured(
+        "UPDATE_SEND_RATE_PER_MINUTE must be 0 (no limit) or more, "
+        f"not {UPDATE_SEND_RATE_PER_MINUTE}."
+    )
 
 # The daily digests (campaign/services/digests.py) go out at this local time;
 # config/celery.py puts them on beat's schedule.
@@ -386,6 +401,19 @@ except (ValueError, AssertionError):
 # How often beat rebuilds the dashboards' tallies (campaign/services/tallies.py):
 # how old the organiser's daily charts may be.
 DASHBOARD_REFRESH_SECONDS = env.float("DASHBOARD_REFRESH_SECONDS", default=300)
+# Hand-in packs (campaign/handin/): the build task's own time limit (it may run far
+# longer than CELERY_TASK_TIME_LIMIT), how long a "building" pack may go without
+# a progress report before the sweep builds it again, and the fonts it embeds, in
+# order of preference per glyph (TrueType outlines: Latin, Greek, Cyrillic, CJK).
+HANDIN_TIME_LIMIT_SECONDS = env.int("HANDIN_TIME_LIMIT_SECONDS", default=1800)
+HANDIN_STALE_AFTER_SECONDS = env.int("HANDIN_STALE_AFTER_SECONDS", default=300)
+HANDIN_FONTS = env.list(
+    "HANDIN_FONTS",
+    default=[
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    ],
+)
 CELERY_TIMEZONE = TIME_ZONE  # so beat reads DIGEST_SEND_TIME in the site's time
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {
@@ -397,6 +425,18 @@ CELERY_BEAT_SCHEDULE = {
     # Receipts owed to supporters (campaign/services/receipts.py), as often.
     "receipts": {
         "task": "campaign.tasks.receipts_create_due_task",
+        "schedule": DELIVERY_SWEEP_INTERVAL_SECONDS,
+        "options": {"expires": DELIVERY_SWEEP_INTERVAL_SECONDS},
+    },
+    # Campaign updates: hand the worker the next few minutes of each one's copies.
+    "update-pacing": {
+        "task": "campaign.tasks.updates_pace_task",
+        "schedule": DELIVERY_SWEEP_INTERVAL_SECONDS,
+        "options": {"expires": DELIVERY_SWEEP_INTERVAL_SECONDS},
+    },
+    # Hand-in packs whose build stopped (campaign/services/handin.py).
+    "handin-sweep": {
+        "task": "campaign.tasks.handin_packs_sweep_task",
         "schedule": DELIVERY_SWEEP_INTERVAL_SECONDS,
         "options": {"expires": DELIVERY_SWEEP_INTERVAL_SECONDS},
     },

@@ -111,3 +111,23 @@ FIELDS: dict[str, MergeField] = {field.name: field for field in _TABLE}
 
 # What the campaign page shows before the supporter has typed anything.
 PLACEHOLDERS: dict[str, str] = {field.name: field.placeholder for field in _TABLE}
+
+# A campaign update (an email to the campaign's supporters, written in the admin)
+# uses the same language with fewer fields: it goes to supporters, so nothing
+# about an official, and only what every supporter's copy can be filled from.
+_SIGNATURE_COUNT = MergeField(
+    name="campaign.signatures",
+    description="How many supporters have signed (when the update was sent)",
+    placeholder="[number of signatures]",
+    source="campaign.signature_count",
+)
+UPDATE_FIELDS: dict[str, MergeField] = {
+    field.name: field
+    for field in (FIELDS["signer.name"], FIELDS["campaign.title"], _SIGNATURE_COUNT)
+}
+# Letter fields an update may not use, and the one message that says why.
+UPDATE_REFUSED: dict[str, str] = {
+    name: "an update goes to the supporters, not to officials, and has only "
+    "the supporter's name, the campaign's title and the number of signatures"
+    for name in FIELDS.keys() - UPDATE_FIELDS.keys()
+}

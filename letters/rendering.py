@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .fields import FIELDS
+from .fields import FIELDS, MergeField
 from .text import as_single_line, has_line_break, normalise_newlines
 
 MAX_SUBJECT_LENGTH = 200
@@ -38,10 +38,16 @@ _PLACEHOLDER = re.compile(r"\{\{([^{}\n]*)\}\}")
 _SEPARATORS = ",;:/|-\u2013\u2014"
 
 
+# Which fields a kind of text may use: letters all of FIELDS; other texts (a
+# campaign update, letters/fields.py UPDATE_FIELDS) a table of their own, and
+# `refused` names fields that exist elsewhere with why they cannot be used here.
+Fields = Mapping[str, MergeField]
+
+
 class TemplateError(ValueError):
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], *, fields: Fields = FIELDS) -> None:
         self.problems = list(problems)
-        allowed = ", ".join(_field(name) for name in FIELDS)
+        allowed = ", ".join(_field(name) for name in fields)
         super().__init__("\n".join([*self.problems, f"Allowed fields: {allowed}"]))
 
 
@@ -82,7 +88,9 @@ def _shorten(token: str) -> str:
     return token if len(token) <= 60 else token[:57] + "..."
 
 
-def _token_problem(token: str, where: str) -> str | None:
+def _token_problem(
+    token: str, where: str, fields: Fields, refused: Mapping[str, str]
+) -> str | None:
     shown = _shorten(token)
     if not token.strip("{") or not token.strip("}"):
         hint = ' (merge fields look like "{{ signer.name }}" on one line)'
@@ -99,8 +107,10 @@ def _token_problem(token: str, where: str) -> str | None:
             ' (merge fields use double braces, e.g. "{{ signer.name }}")'
         )
     name = token[2:-2].strip()
-    if name in FIELDS:
+    if name in fields:
         return None
+    if name in refused:
+        return f'"{shown}" {where} cannot be used here: {refused[name]}'
     if not name:
         return f'Empty placeholder "{shown}" {where}'
     if "__" in name:
@@ -108,17 +118,23 @@ def _token_problem(token: str, where: str) -> str | None:
     if "|" in name:
         applied = name.split("|", 1)[1].strip()
         return f'Filters like "|{applied}" are not allowed: "{shown}" {where}'
-    base = next((f for f in FIELDS if name.startswith(f + ".")), None)
+    base = next((f for f in fields if name.startswith(f + ".")), None)
     if base:
         return (
             f'Attribute access is not allowed: "{shown}" {where} (use "{_field(base)}")'
         )
-    guess = difflib.get_close_matches(name, FIELDS, n=1)
+    guess = difflib.get_close_matches(name, fields, n=1)
     hint = f' (did you mean "{_field(guess[0])}"?)' if guess else ""
     return f'Unknown field "{shown}" {where}{hint}'
 
 
-def template_problems(text: str, *, max_length: int) -> list[str]:
+def template_problems(
+    text: str,
+    *,
+    max_length: int,
+    fields: Fields = FIELDS,
+    refused: Mapping[str, str] | None = None,
+) -> list[str]:
     """Return human-readable problems with a template; [] means it is valid."""
     text = normalise_newlines(text)
     if len(text) > max_length:
@@ -128,7 +144,8 @@ def template_problems(text: str, *, max_length: int) -> list[str]:
     for match in _TOKEN.finditer(text):
         line += text.count("\n", pos, match.start())
         pos = match.start()
-        problem = _token_problem(match.group(), f"at line {line + 1}")
+        where = f"at line {line + 1}"
+        problem = _token_problem(match.group(), where, fields, refused or {})
         if problem and len(problems) < _MAX_PROBLEMS:
             problems.append(problem)
         elif problem:
@@ -138,23 +155,34 @@ def template_problems(text: str, *, max_length: int) -> list[str]:
     return problems
 
 
-def validate_template(text: str, *, max_length: int = MAX_BODY_LENGTH) -> None:
-    if problems := template_problems(text, max_length=max_length):
-        raise TemplateError(problems)
+def validate_template(
+    text: str,
+    *,
+    max_length: int = MAX_BODY_LENGTH,
+    fields: Fields = FIELDS,
+    refused: Mapping[str, str] | None = None,
+) -> None:
+    problems = template_problems(
+        text, max_length=max_length, fields=fields, refused=refused
+    )
+    if problems:
+        raise TemplateError(problems, fields=fields)
 
 
-def _subject_problems(text: str) -> list[str]:
+def _subject_problems(text: str, **fields) -> list[str]:
     if not text.strip():
         return ["The subject is empty"]
-    problems = template_problems(text, max_length=MAX_SUBJECT_LENGTH)
+    problems = template_problems(text, max_length=MAX_SUBJECT_LENGTH, **fields)
     if has_line_break(text):
         problems.insert(0, "The subject must be a single line (it has a line break)")
     return problems
 
 
-def validate_subject(text: str) -> None:
-    if problems := _subject_problems(text):
-        raise TemplateError(problems)
+def validate_subject(
+    text: str, *, fields: Fields = FIELDS, refused: Mapping[str, str] | None = None
+) -> None:
+    if problems := _subject_problems(text, fields=fields, refused=refused):
+        raise TemplateError(problems, fields=fields)
 
 
 def _close_gap(left: str, right: str, *, at_start: bool, at_end: bool) -> str:
@@ -205,17 +233,42 @@ def _render_line(line: str, values: Mapping[str, str]) -> str | None:
 
 
 def render_letter(
-    *, subject_template: str, body_template: str, context: Mapping[str, str]
+    *,
+    subject_template: str,
+    body_template: str,
+    context: Mapping[str, str],
+    fields: Fields = FIELDS,
+    refused: Mapping[str, str] | None = None,
 ) -> RenderedLetter:
-    problems = [f"Subject: {p}" for p in _subject_problems(subject_template)]
+    """Validate both templates (TemplateError), then fill them in from `context`.
+    `fields`/`refused`: which merge fields the text may use (see Fields)."""
+    allowed = {"fields": fields, "refused": refused}
+    problems = [f"Subject: {p}" for p in _subject_problems(subject_template, **allowed)]
     problems += [
         f"Body: {p}"
-        for p in template_problems(body_template, max_length=MAX_BODY_LENGTH)
+        for p in template_problems(body_template, max_length=MAX_BODY_LENGTH, **allowed)
     ]
     if problems:
-        raise TemplateError(problems)
+        raise TemplateError(problems, fields=fields)
+    return render_valid(
+        subject_template=subject_template,
+        body_template=body_template,
+        context=context,
+        fields=fields,
+    )
+
+
+def render_valid(
+    *,
+    subject_template: str,
+    body_template: str,
+    context: Mapping[str, str],
+    fields: Fields = FIELDS,
+) -> RenderedLetter:
+    """render_letter without the validation, for templates already validated
+    with the same `fields` (a mailshot renders one text many times)."""
     values = {}
-    for name in FIELDS:
+    for name in fields:
         value = context.get(name)
         values[name] = "" if value is None else normalise_newlines(str(value))
 

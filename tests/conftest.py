@@ -30,6 +30,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytest_plugins = [
     "tests.support.browser",
+    "tests.support.flush",
     "tests.support.logs",
     "tests.support.redis_server",
     "tests.support.smtp",

@@ -1,5 +1,6 @@
 import factory
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from campaign.models import (
     Campaign,
@@ -123,3 +124,31 @@ def bulk_signatures(campaign, count: int, **fields) -> list[Signature]:
         )
         for n in range(count)
     )
+
+
+# The columns signature_copies() makes unique per copy (n = 1, 2, ...).
+_COPY_UNIQUE = {
+    "full_name": "full_name || ' ' || n",
+    "email": "n || '.' || email",
+    "email_normalised": "n || '.' || email_normalised",
+    "token": "token || '-' || n",
+}
+
+
+def signature_copies(signature: Signature, count: int) -> None:
+    """`count` more signatures like `signature` (same campaign, status and text),
+    each with its own name, address and token, made by PostgreSQL in one INSERT …
+    SELECT: for tests that need megabytes of rows, which bulk_create would first
+    build in Python (seconds, not a tenth of one)."""
+    fields = [f for f in Signature._meta.concrete_fields if not f.primary_key]
+    columns = [connection.ops.quote_name(f.column) for f in fields]
+    values = [
+        _COPY_UNIQUE.get(f.column, q) for f, q in zip(fields, columns, strict=True)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Signature._meta.db_table} ({', '.join(columns)})"  # noqa: S608 (the model's own names)
+            f" SELECT {', '.join(values)} FROM {Signature._meta.db_table},"
+            " generate_series(1, %s) AS n WHERE id = %s",
+            [count, signature.pk],
+        )

@@ -4,7 +4,16 @@ from django.contrib import admin
 
 from letters.models import LetterTemplate
 
-from . import campaigns, outbox, privacy, replies, signatures  # noqa: F401
+from . import (  # noqa: F401
+    areas,
+    campaigns,
+    handin,
+    outbox,
+    privacy,
+    replies,
+    signatures,
+    updates,
+)
 from .letter_templates import CampaignLetterTemplateAdmin
 
 # Letter templates with their previews and test letters, which need campaigns:

@@ -1,5 +1,7 @@
 """Officials, campaigns and their targets: what organisers set up."""
 
+from functools import partial
+
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import Count
@@ -8,11 +10,21 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from .. import dashboard_views, official_pages
-from ..models import Campaign, CampaignTarget, Letter, LetterStatus, Official
+from ..models import (
+    AreaTargeting,
+    Campaign,
+    CampaignTarget,
+    Letter,
+    LetterStatus,
+    Official,
+)
+from ..resources import OfficialResource
 from ..services.failing import officials_failing_clear
 from ..services.pages import campaign_pages_invalidate
 from ..services.retention import campaign_closing_record
-from ..services.routing import target_letters_reroute
+from ..services.routing import area_letters_reroute, target_letters_reroute
+from .areas import WithRequest
+from .handin import handin_build_view
 from .pages import RefreshesCampaignPages
 from .replies import ResponseRatesMixin
 
@@ -31,7 +43,10 @@ class FailingFilter(admin.SimpleListFilter):
 
 
 @admin.register(Official)
-class OfficialAdmin(RefreshesCampaignPages, ResponseRatesMixin, admin.ModelAdmin):
+class OfficialAdmin(
+    WithRequest, RefreshesCampaignPages, ResponseRatesMixin, admin.ModelAdmin
+):
+    resource_classes = [OfficialResource]
     list_display = [
         "name",
         "position",
@@ -41,7 +56,7 @@ class OfficialAdmin(RefreshesCampaignPages, ResponseRatesMixin, admin.ModelAdmin
         "failing_since",
     ]
     list_filter = ["is_active", FailingFilter, "organisation"]
-    search_fields = ["name", "position", "email", "organisation"]
+    search_fields = ["name", "position", "email", "organisation", "external_id"]
     readonly_fields = ["failing_since", "created_at", "updated_at", "response_rates"]
     actions = ["clear_failing"]
 
@@ -61,6 +76,15 @@ class OfficialAdmin(RefreshesCampaignPages, ResponseRatesMixin, admin.ModelAdmin
 
     def pages_invalidate(self, pks: list[int]) -> None:
         campaign_pages_invalidate(official_ids=pks)
+
+
+class AreaTargetingInline(admin.StackedInline):
+    model = AreaTargeting
+    fields = ["dataset", "delivery_mode", "send_days", "send_from", "send_until"]
+    extra = 0
+    max_num = 1
+    verbose_name = "by postcode: also write to each supporter's own representative"
+    verbose_name_plural = verbose_name
 
 
 class TargetInline(admin.TabularInline):
@@ -165,7 +189,21 @@ class CampaignAdmin(RefreshesCampaignPages, ResponseRatesMixin, admin.ModelAdmin
         "response_rates",
     ]
     exclude = ["targets"]
-    inlines = [TargetInline]
+    inlines = [TargetInline, AreaTargetingInline]
+    actions = ["revoke_area_page_links"]
+
+    @admin.action(
+        description="Revoke the representatives' page links (campaigns by postcode)",
+        permissions=["change"],
+    )
+    def revoke_area_page_links(self, request, queryset):
+        ids = list(queryset.values_list("pk", flat=True))
+        revoked = official_pages.area_links_revoke(campaign_ids=ids)
+        self.message_user(
+            request,
+            f"Links revoked for {revoked} campaign(s) by postcode: old links now "
+            "show “not found”; the next digests carry new ones.",
+        )
 
     def get_changelist(self, request, **kwargs):
         return CampaignChangeList
@@ -182,7 +220,12 @@ class CampaignAdmin(RefreshesCampaignPages, ResponseRatesMixin, admin.ModelAdmin
             dashboard_views.campaign_dashboard,
             name="campaign_campaign_dashboard",
         )
-        return [dashboard, *super().get_urls()]
+        handin_build = path(
+            "<int:pk>/handin/",
+            self.admin_site.admin_view(partial(handin_build_view, self)),
+            name="campaign_campaign_handin",
+        )
+        return [dashboard, handin_build, *super().get_urls()]
 
     @admin.display(description="dashboard")
     def dashboard_link(self, obj) -> str:
@@ -196,6 +239,11 @@ class CampaignAdmin(RefreshesCampaignPages, ResponseRatesMixin, admin.ModelAdmin
 
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)
+        if formset.model is AreaTargeting:
+            for targeting, fields in formset.changed_objects:
+                if "delivery_mode" in fields:
+                    area_letters_reroute(targeting=targeting)
+            return
         if formset.model is not CampaignTarget:
             return
         # A changed mode applies to the letters not sent yet (routing service).

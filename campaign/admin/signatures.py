@@ -9,10 +9,11 @@ from .. import export_filters, exports
 from ..models import Signature
 from ..services.privacy import person_erase, person_signatures
 from ..validators import normalise_email
+from .vetting import HandinFilter, LooksFakeFilter, VettingActions
 
 
 @admin.register(Signature)
-class SignatureAdmin(admin.ModelAdmin):
+class SignatureAdmin(VettingActions, admin.ModelAdmin):
     list_display = [
         "full_name",
         "email",
@@ -20,8 +21,17 @@ class SignatureAdmin(admin.ModelAdmin):
         "status",
         "created_at",
         "confirmed_at",
+        "handin_exclusion_reason",
     ]
-    list_filter = ["status", "campaign", "created_at", "confirmed_at", "keep_updated"]
+    list_filter = [
+        "status",
+        "campaign",
+        LooksFakeFilter,
+        HandinFilter,
+        "created_at",
+        "confirmed_at",
+        "keep_updated",
+    ]
     search_fields = ["full_name", "email", "postcode"]
     list_select_related = ["campaign"]
     # Signing and confirming are services (a confirmation email, letters, the
@@ -37,11 +47,21 @@ class SignatureAdmin(admin.ModelAdmin):
         "consented_at",
         "client_ip_hash",
         "anonymised_at",
+        "handin_excluded_at",
+        "handin_exclusion_reason",
+        # Campaigns by postcode: fixed at signing (campaign/areas.py).
+        "area",
+        "representative",
     ]
     date_hierarchy = "created_at"
     show_full_result_count = False  # COUNT(*) on millions of rows per page view
 
-    actions = ["export_selected_csv", "erase_person"]
+    actions = [
+        "export_selected_csv",
+        "exclude_from_handin",
+        "include_in_handin",
+        "erase_person",
+    ]
 
     def has_add_permission(self, request) -> bool:
         return False  # supporters sign through the site, which emails them

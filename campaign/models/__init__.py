@@ -3,7 +3,9 @@
 Nothing important happens in save() or signals: writes live in campaign/services/.
 """
 
+from .areas import Area, AreaTargeting, PostcodeArea, PostcodeDataset
 from .campaigns import Campaign, CampaignTarget, DeliveryMode, Official
+from .handin import HandinPack
 from .outbox import (
     DELIVERED_LETTER_STATUSES,
     UNSETTLED_LETTER_STATUSES,
@@ -20,8 +22,13 @@ from .questionnaires import Questionnaire
 from .receipts import Receipt, ReceiptKind
 from .signatures import Signature, _new_token
 from .tallies import LetterTally, SignatureTally, TallyRefresh
+from .updates import Update, UpdateEmail, UpdateEmailStatus
 
 __all__ = [
+    "Area",
+    "AreaTargeting",
+    "PostcodeArea",
+    "PostcodeDataset",
     "DELIVERED_LETTER_STATUSES",
     "Campaign",
     "CampaignTarget",
@@ -30,6 +37,7 @@ __all__ = [
     "DeliveryMode",
     "Digest",
     "ErasureRecord",
+    "HandinPack",
     "Letter",
     "LetterStatus",
     "LetterTally",
@@ -43,6 +51,9 @@ __all__ = [
     "SignatureTally",
     "TallyRefresh",
     "UNSETTLED_LETTER_STATUSES",
+    "Update",
+    "UpdateEmail",
+    "UpdateEmailStatus",
     "_new_token",  # named by migration 0001
     "outbox_indexes",
 ]

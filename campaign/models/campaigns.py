@@ -8,7 +8,12 @@ from django.utils import timezone
 
 from letters.models import LetterTemplate
 
-from ..validators import validate_single_line, validate_text_block, validate_weekdays
+from ..validators import (
+    validate_delivery_hours,
+    validate_single_line,
+    validate_text_block,
+    validate_weekdays,
+)
 
 
 class Official(models.Model):
@@ -25,6 +30,18 @@ class Official(models.Model):
         help_text='How letters open, e.g. "Dear Prime Minister".',
     )
     email = models.EmailField(help_text="Where their letters are delivered.")
+    # The import key (admin's Import, campaign/resources.py): re-importing an
+    # updated list updates these officials instead of adding them again.
+    external_id = models.CharField(
+        "external id",
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        validators=[validate_single_line],
+        help_text="Their identifier in the list they were imported from (e.g. a "
+        "parliament's member id): the key a re-import updates by.",
+    )
     organisation = models.CharField(
         max_length=160, blank=True, validators=[validate_single_line]
     )
@@ -74,16 +91,7 @@ class Official(models.Model):
         return f"{self.name} ({self.position})"
 
     def clean(self) -> None:
-        if (self.send_from is None) != (self.send_until is None):
-            raise ValidationError(
-                "Give both ends of the delivery hours, or neither.",
-                code="window_half",
-            )
-        if self.send_from is not None and self.send_from >= self.send_until:
-            raise ValidationError(
-                "Delivery hours must end after they start (on the same day).",
-                code="window_order",
-            )
+        validate_delivery_hours(self.send_from, self.send_until)
 
 
 class Campaign(models.Model):

@@ -62,6 +62,25 @@ class Signature(models.Model):
         default=False,
         help_text="Agreed that their name and letter go to the officials.",
     )
+    # Campaigns by postcode (models/areas.py): where the postcode placed them and
+    # who represented that area when they signed; their letter goes to that person.
+    area = models.ForeignKey(
+        "Area",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The area their postcode is in (campaigns by postcode).",
+    )
+    representative = models.ForeignKey(
+        "Official",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="represented_signatures",
+        help_text="Their area's official when they signed: their letter goes to "
+        "this person.",
+    )
     keep_updated = models.BooleanField(
         default=False, help_text="Asked to hear about this campaign's progress."
     )
@@ -141,6 +160,24 @@ class Signature(models.Model):
         editable=False,
         help_text="Letters that failed for good.",
     )
+    # Campaign updates (campaign/services/updates/): keep_updated is the consent;
+    # these record why it no longer holds. Updates only: letters, receipts and
+    # questionnaires are not marketing and are unaffected.
+    updates_unsubscribed_at = models.DateTimeField(
+        "unsubscribed from updates at",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When they unsubscribed from this campaign's updates.",
+    )
+    updates_bounced_at = models.DateTimeField(
+        "update bounced at",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When an update to their address bounced permanently: no "
+        "further updates go to it.",
+    )
     receipt_at = models.DateTimeField(
         "receipt queued at",
         null=True,
@@ -148,6 +185,27 @@ class Signature(models.Model):
         editable=False,
         help_text="When the supporter's receipt (what happened to each of their "
         "letters) was queued; blank until every letter has an outcome.",
+    )
+
+    # Vetting before a hand-in (campaign/services/vetting.py): an excluded
+    # signature still counts on the site; the hand-in pack leaves it out.
+    handin_excluded_at = models.DateTimeField(
+        "excluded from hand-in at",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Set by the action \u201cExclude from hand-in\u201d: the hand-in "
+        "pack leaves this signature out (it still counts on the site).",
+    )
+    handin_exclusion_reason = models.CharField(
+        "reason for exclusion",
+        max_length=200,
+        blank=True,
+        default="",
+        # Also in the database: hand-written INSERTs (bench/) need not name it.
+        db_default="",
+        editable=False,
+        help_text="Why it was left out of the hand-in, e.g. \u201cfake name\u201d.",
     )
 
     class Meta:

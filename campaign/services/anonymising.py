@@ -26,6 +26,8 @@ from campaign.models import (
     OutboxStatus,
     Receipt,
     Signature,
+    UpdateEmail,
+    UpdateEmailStatus,
 )
 from campaign.postcodes import postcode_district_sql
 from campaign.services.letter_counts import letters_update
@@ -97,6 +99,10 @@ def _unsent_cancel(*, signature_ids: list[int], now) -> int:
         emails.objects.filter(
             signature_id__in=signature_ids, status=OutboxStatus.PENDING
         ).update(status=OutboxStatus.CANCELLED, updated_at=now)
+    UpdateEmail.objects.filter(
+        signature_id__in=signature_ids,
+        status__in=[UpdateEmailStatus.PENDING, UpdateEmailStatus.PAUSED],
+    ).update(status=UpdateEmailStatus.CANCELLED, updated_at=now)
     return letters
 
 

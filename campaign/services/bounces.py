@@ -2,7 +2,8 @@
 (campaign/bounce_reports.py reads the bounce; `manage.py process_bounce` runs both).
 
 - permanent (5.x.x): the row becomes "bounced", with the code and the server's
-  words, and is never retried; for a digest, so do the letters it carried. Then
+  words, and is never retried; for a digest, so do the letters it carried; for
+  a campaign update, that address gets no further updates (services/updates/). Then
   the official may be flagged failing (services/failing.py), and a supporter who
   already had their receipt gets a follow-up (services/receipts.py).
 - temporary (4.x.x): the row is pending again, due BOUNCE_RETRY_AFTER later (the
@@ -19,12 +20,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaign.bounce_reports import Bounce
-from campaign.models import Digest, Letter, LetterStatus, OutboxStatus
+from campaign.models import Digest, Letter, LetterStatus, OutboxStatus, UpdateEmail
 from campaign.services.delivery.policy import max_attempts
 from campaign.services.digests import digest_record_failed
 from campaign.services.failing import official_failing_check
 from campaign.services.letter_counts import letters_update, outbox_rows_update
 from campaign.services.receipts import receipt_follow_ups_queue
+from campaign.services.updates import update_email_bounced
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +34,7 @@ logger = logging.getLogger(__name__)
 # minutes; the normal backoff would only bounce again.
 BOUNCE_RETRY_AFTER = timedelta(hours=2)
 
-MODELS = {"l": Letter, "d": Digest}
+MODELS = {"l": Letter, "d": Digest, "u": UpdateEmail}
 
 
 def outbox_bounce_record(*, bounce: Bounce) -> str:
@@ -57,6 +59,9 @@ def outbox_bounce_record(*, bounce: Bounce) -> str:
         if bounce.permanent:
             # Through outbox_rows_update: a letter's status moves its counts.
             outbox_rows_update(rows=ours, status=OutboxStatus.BOUNCED, **seen)
+            if model is UpdateEmail:  # a supporter's address: no more updates
+                stopped = update_email_bounced(update_email=row)
+                return f"{label} {row.pk} bounced ({bounce.code}); stopped {stopped}"
             letter_ids = _letters_bounced(row, bounce, now)
             flagged = official_failing_check(official_id=row.official_id)
             follow_ups = receipt_follow_ups_queue(letter_ids=letter_ids)

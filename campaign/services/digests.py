@@ -17,7 +17,7 @@ from django.db.models import Sum
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from campaign import official_pages
+from campaign import areas, official_pages
 from campaign.models import (
     CampaignTarget,
     Digest,
@@ -54,7 +54,9 @@ def digests_create_due() -> list[int]:
     for campaign_id, official_id in list(due):
         target = targets.filter(
             campaign_id=campaign_id, official_id=official_id
-        ).first()
+        ).first() or areas.area_target_by_ids(
+            campaign_id=campaign_id, official_id=official_id
+        )
         if target is None:
             # Removed from the campaign since: its waiting letters stay listed
             # in admin, and one such official must not stop everyone's digest.

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from campaign.models import (
+    AreaTargeting,
     CampaignTarget,
     Digest,
     Letter,
@@ -102,9 +103,15 @@ def officials_failing_clear(*, official_ids: list[int]) -> tuple[int, int]:
                 official_id__in=official_ids
             ).values_list("campaign_id", "official_id", "delivery_mode")
         )
+        # A supporter's representative (no target row): the campaign's setting.
+        area_modes = dict(
+            AreaTargeting.objects.filter(
+                campaign_id__in={campaign_id for _, campaign_id, _, _ in held}
+            ).values_list("campaign_id", "delivery_mode")
+        )
         moves: dict[str, list[int]] = {}
         for pk, campaign_id, official_id, own_words in held:
-            mode = modes.get((campaign_id, official_id))
+            mode = modes.get((campaign_id, official_id)) or area_modes.get(campaign_id)
             # No longer a target: it was written to them, so it goes on its own.
             status = (
                 letter_status_for(mode=mode, own_words=own_words)

@@ -7,8 +7,15 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 
-from campaign.models import CampaignTarget, DeliveryMode, Letter, LetterStatus
+from campaign.models import (
+    AreaTargeting,
+    CampaignTarget,
+    DeliveryMode,
+    Letter,
+    LetterStatus,
+)
 from campaign.services.letter_counts import letters_update
 
 logger = logging.getLogger(__name__)
@@ -43,24 +50,50 @@ def letter_status_for(
 def target_letters_reroute(*, target: CampaignTarget) -> list[int]:
     """Apply `target`'s (changed) delivery mode to its letters not yet sent and
     queue the ones that now go on their own. Returns their ids."""
+    letters = Letter.objects.filter(
+        signature__campaign_id=target.campaign_id, official_id=target.official_id
+    )
+    to_send = _letters_reroute(letters=letters, mode=target.delivery_mode)
+    logger.info(
+        "target %s re-routed to %s (letters queued: %s)",
+        *(target.pk, target.delivery_mode, len(to_send)),
+        extra={"target_id": target.pk, "delivery_mode": target.delivery_mode},
+    )
+    return to_send
+
+
+def area_letters_reroute(*, targeting: AreaTargeting) -> list[int]:
+    """target_letters_reroute() for a campaign's letters to supporters'
+    representatives (every official of its letters without a target row)."""
+    campaign_id = targeting.campaign_id
+    is_target = CampaignTarget.objects.filter(
+        campaign_id=campaign_id, official_id=OuterRef("official_id")
+    )
+    letters = Letter.objects.filter(signature__campaign_id=campaign_id).exclude(
+        Exists(is_target)
+    )
+    to_send = _letters_reroute(letters=letters, mode=targeting.delivery_mode)
+    logger.info(
+        "campaign %s: representatives' letters re-routed to %s (queued: %s)",
+        *(campaign_id, targeting.delivery_mode, len(to_send)),
+        extra={"campaign_id": campaign_id, "delivery_mode": targeting.delivery_mode},
+    )
+    return to_send
+
+
+def _letters_reroute(*, letters, mode: str) -> list[int]:
     from campaign.services import delivery  # delivery imports models only
 
     with transaction.atomic():
         rows = list(
-            Letter.objects.select_for_update()
-            .filter(
-                signature__campaign_id=target.campaign_id,
-                official_id=target.official_id,
-                status__in=_UNSENT,
-                digest__isnull=True,
-            )
-            .values_list("pk", "status", "own_words")
+            letters.select_for_update(of=("self",))
+            .filter(status__in=_UNSENT, digest__isnull=True)
+            .values_list("pk", "status", "own_words", "official__failing_since")
         )
         moves: dict[str, list[int]] = {}
-        failing = target.official.failing_since is not None
-        for pk, status, own_words in rows:
+        for pk, status, own_words, failing_since in rows:
             new = letter_status_for(
-                mode=target.delivery_mode, own_words=own_words, failing=failing
+                mode=mode, own_words=own_words, failing=failing_since is not None
             )
             if new != status:
                 moves.setdefault(new, []).append(pk)
@@ -71,9 +104,4 @@ def target_letters_reroute(*, target: CampaignTarget) -> list[int]:
             transaction.on_commit(
                 lambda: delivery.letters_enqueue(letter_ids=to_send), robust=True
             )
-    logger.info(
-        "target %s re-routed to %s (letters moved: %s)",
-        *(target.pk, target.delivery_mode, sum(map(len, moves.values()))),
-        extra={"target_id": target.pk, "delivery_mode": target.delivery_mode},
-    )
     return to_send

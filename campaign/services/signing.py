@@ -15,20 +15,19 @@ from django.db.models.constants import OnConflict
 from django.urls import reverse
 from django.utils import timezone
 
-from campaign import privacy, selectors
-from campaign.drafting import draft_letter, letter_own_words
+from campaign import areas, privacy, selectors
 from campaign.models import (
+    Area,
     Campaign,
     ConfirmationEmail,
     ConsentText,
-    Letter,
     LetterStatus,
     Official,
     Signature,
 )
 from campaign.selectors import ConfirmationState, SigningState
 from campaign.services import delivery
-from campaign.services.routing import letter_status_for
+from campaign.services.letter_creation import letters_create_for
 from campaign.services.supporter_emails import (
     supporter_email_build,
     supporter_email_write,
@@ -81,6 +80,7 @@ def campaign_sign(
     client_ip_hash: str = "",
     source: Source = NO_SOURCE,
     targets: list[Official] | None = None,
+    area: Area | None = None,
 ) -> Signature:
     """Store a pending signature and queue its confirmation email.
 
@@ -89,6 +89,8 @@ def campaign_sign(
     find out who signed; the owner of the address gets at most one email an hour.
     Raises CampaignNotSignable, or ValidationError for input a form should have
     refused (defence in depth: the model's own validators run here too).
+    In a campaign by postcode, `area` is the supporter's (campaign/areas.py:
+    signer_area()); its official, as of now, is the one their letter goes to.
     """
     # `targets`: the campaign's active targets if the caller has them, current
     # with `campaign` (the page cache's); otherwise one EXISTS query.
@@ -99,6 +101,7 @@ def campaign_sign(
         raise ValidationError({"consent_to_send": "Consent is required to sign."})
     if letter_body and not campaign.signers_may_edit:
         raise ValidationError({"letter_body": "This campaign's letter is fixed."})
+    representative = _representative(campaign=campaign, area=area)
     if letter_body:
         validate_template(letter_body)
         if not is_signed(letter_body):
@@ -110,6 +113,8 @@ def campaign_sign(
         email=email.strip(),
         email_normalised=normalise_email(email),
         postcode=postcode,
+        area=area if representative else None,
+        representative=representative,
         town=town,
         personal_paragraph=personal_paragraph,
         letter_body=letter_body,
@@ -121,8 +126,10 @@ def campaign_sign(
         client_ip_hash=client_ip_hash,
         **source.as_fields(),
     )
-    # The FK checks would query; both rows were just read.
-    signature.clean_fields(exclude=["campaign", "consent_text"])
+    # The FK checks would query; these rows were just read.
+    signature.clean_fields(
+        exclude=["campaign", "consent_text", "area", "representative"]
+    )
     # A first signing's email, rendered before the transaction opens: the rows'
     # locks are held only for the two INSERTs.
     first_email = _confirmation_email(signature=signature, kind="confirm")
@@ -147,6 +154,18 @@ def campaign_sign(
         },
     )
     return signature
+
+
+def _representative(*, campaign: Campaign, area: Area | None) -> Official | None:
+    """Whom a supporter in `area` writes to besides the fixed officials."""
+    if selectors.area_targeting(campaign=campaign) is None:
+        return None
+    if area is None:
+        raise ValidationError({"postcode": areas.UNKNOWN_POSTCODE})
+    official = area.official
+    if official is None or not official.is_active:
+        raise ValidationError({"postcode": areas.NO_OFFICIAL.format(area=area.name)})
+    return official
 
 
 def _inserted_or_existing(signature: Signature) -> Signature | None:
@@ -235,7 +254,11 @@ def signature_confirm(*, token: str) -> Signature:
     with transaction.atomic():
         signature = (
             Signature.objects.select_for_update(of=("self",))
-            .select_related("campaign__letter_template")
+            .select_related(
+                "campaign__letter_template",
+                "campaign__area_targeting",
+                "representative",
+            )
             .filter(token=token)
             .first()
         )
@@ -269,47 +292,3 @@ def signature_confirm(*, token: str) -> Signature:
         extra={"signature_id": signature.pk, "letter_ids": letter_ids},
     )
     return signature
-
-
-def letters_create_for(*, signature: Signature) -> list[Letter]:
-    """One Letter per active target official that does not have one yet, with the
-    text rendered now (what is stored is exactly what is sent), its own words
-    measured and its route set by the target's delivery mode."""
-    campaign = signature.campaign
-    targets = (
-        campaign.target_links.filter(official__is_active=True)
-        .exclude(official__letters__signature=signature)
-        .select_related("official")
-        .order_by("official_id")
-    )
-    letters = []
-    for target in targets:
-        official = target.official
-        rendered = draft_letter(
-            campaign=campaign,
-            official=official,
-            signer=signature,
-            body_template=signature.letter_body or None,
-        )
-        own_words = letter_own_words(
-            campaign=campaign,
-            official=official,
-            signer=signature,
-            letter=rendered,
-            edited=bool(signature.letter_body),
-        )
-        letters.append(
-            Letter(
-                signature=signature,
-                official=official,
-                subject=rendered.subject[:255],
-                body=rendered.body,
-                own_words=own_words,
-                status=letter_status_for(
-                    mode=target.delivery_mode,
-                    own_words=own_words,
-                    failing=official.failing_since is not None,
-                ),
-            )
-        )
-    return Letter.objects.bulk_create(letters)

@@ -91,4 +91,7 @@
 
   form.addEventListener("input", schedule);
   form.addEventListener("change", schedule);
+  // The area choice of a campaign by postcode sits in the preview (its radio
+  // buttons belong to the form through form="sign-form"): choosing refreshes too.
+  preview.addEventListener("change", schedule);
 })();

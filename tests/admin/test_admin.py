@@ -10,14 +10,19 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaign.models import (
+    Area,
+    AreaTargeting,
     Campaign,
     ConsentText,
     Digest,
     ErasureRecord,
+    HandinPack,
     Letter,
     Official,
+    PostcodeDataset,
     Questionnaire,
     Signature,
+    Update,
 )
 from tests.factories import (
     CampaignFactory,
@@ -35,6 +40,10 @@ NO_ADD |= {"receipt"}  # queued by the receipt service only
 NO_ADD |= {"accessattempt", "accesslog", "accessfailurelog"}
 # The audit trail of erasures: written only by the erasure service.
 NO_ADD |= {"erasurerecord"}
+# Built from a campaign's page ("Build hand-in pack"), by the worker.
+NO_ADD |= {"handinpack"}
+# Loaded with manage.py import_postcodes only.
+NO_ADD |= {"postcodedataset"}
 
 pytestmark = pytest.mark.django_db
 
@@ -56,6 +65,7 @@ def data():
     Letter.objects.filter(pk=letter.pk).update(digest=digest)
     ConsentText.objects.create(version=1, text="I agree.")
     ErasureRecord.objects.create(signatures=1, campaigns=1)
+    HandinPack.objects.create(campaign=signature.campaign, official=letter.official)
     signature.receipts.create(kind="receipt", subject="Your letters", body="Sent")
     Questionnaire.objects.create(
         letter=letter,
@@ -63,6 +73,12 @@ def data():
         official=letter.official,
         sent_at=timezone.now(),
     )
+    Update.objects.create(
+        campaign=signature.campaign, subject="News", body="Dear {{ signer.name }}"
+    )
+    dataset = PostcodeDataset.objects.create(name="ONS", version="2026-08-01")
+    Area.objects.create(code="E01", name="Northtown", official=letter.official)
+    AreaTargeting.objects.create(campaign=signature.campaign, dataset=dataset)
     Group.objects.create(name="Organisers")
     who = {"username": "organiser", "ip_address": "192.0.2.1", "user_agent": "Test"}
     AccessAttempt.objects.create(**who, failures_since_start=3)
@@ -229,6 +245,11 @@ def _campaign_data(campaign, official, **changes) -> dict:
         "target_links-MAX_NUM_FORMS": "1000",
         "target_links-0-official": official.pk,
         "target_links-0-delivery_mode": "every",
+        # By postcode: not used here.
+        "area_targeting-TOTAL_FORMS": "0",
+        "area_targeting-INITIAL_FORMS": "0",
+        "area_targeting-MIN_NUM_FORMS": "0",
+        "area_targeting-MAX_NUM_FORMS": "1",
     }
     return {**data, **changes}
 

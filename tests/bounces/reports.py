@@ -4,6 +4,7 @@ process_bounce run as an MTA runs it (a process, the mail on standard input)."""
 
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -97,3 +98,10 @@ def process_bounce(raw: bytes, **env: str) -> subprocess.CompletedProcess:
         timeout=120,
         check=False,
     )
+
+
+def process_bounces(raws: list[bytes]) -> list[subprocess.CompletedProcess]:
+    """process_bounce() for each report, the processes running at once (as the
+    MTA runs them: one per message)."""
+    with ThreadPoolExecutor(max_workers=len(raws)) as pool:
+        return list(pool.map(process_bounce, raws))

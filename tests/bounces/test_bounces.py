@@ -13,7 +13,13 @@ from campaign.services.delivery.policy import max_attempts
 from campaign.services.signing import signature_confirm
 from campaign.verp import verp_address, verp_parse
 from tests.bounces.helpers import sent_letter
-from tests.bounces.reports import auto_reply, dsn, plain_bounce, process_bounce
+from tests.bounces.reports import (
+    auto_reply,
+    dsn,
+    plain_bounce,
+    process_bounce,
+    process_bounces,
+)
 from tests.factories import CampaignFactory, LetterFactory, SignatureFactory
 from tests.support.processes import free_port
 from tests.support.waiting import wait_until
@@ -119,14 +125,16 @@ def test_forged_auto_replies_and_garbage_change_nothing_and_exit_0(transactional
     letter, address = sent_letter()
     before = _row_state(letter)
     forged = address.replace(f"+l{letter.pk}-", f"+l{letter.pk + 1}-")
-    for raw in (
+    raws = [
         dsn(forged),  # a signature that does not match
         dsn(address.replace("bounces+", "bounces+x")),  # not a VERP address
         auto_reply(address),
         b"\x00\xff\xfe garbage \r\n\r\n\x80\x81" * 100,
         b"",
-    ):
-        result = process_bounce(raw)
+    ]
+    results = process_bounces(raws)
+    assert len(results) == len(raws)
+    for result in results:
         assert result.returncode == 0, result.stderr
         output = (result.stdout + result.stderr).decode()
         assert output.count("process_bounce: ignored") == 1, output

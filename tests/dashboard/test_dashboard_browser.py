@@ -40,9 +40,9 @@ def logged_in_context(browser, base: str, user, **options):
 
 
 def test_every_chart_renders_under_the_csp_without_console_errors(
-    whitenoise_server, browser, organiser, campaign, history
+    live_server, browser, organiser, campaign, history
 ):
-    base = whitenoise_server
+    base = live_server.url
     with time_machine.travel(NOW, tick=False):
         campaign_tallies_refresh(campaign_id=campaign.pk)
     url = base + reverse("admin:campaign_campaign_dashboard", args=[campaign.pk])
@@ -74,9 +74,9 @@ def test_every_chart_renders_under_the_csp_without_console_errors(
 
 
 def test_the_dashboard_is_accessible_and_fits_a_phone(
-    whitenoise_server, browser, organiser, campaign, history
+    live_server, browser, organiser, campaign, history
 ):
-    base = whitenoise_server
+    base = live_server.url
     with time_machine.travel(NOW, tick=False):
         campaign_tallies_refresh(campaign_id=campaign.pk)
     url = base + reverse("admin:campaign_campaign_dashboard", args=[campaign.pk])
@@ -107,9 +107,9 @@ def test_the_dashboard_is_accessible_and_fits_a_phone(
 
 
 def test_without_javascript_the_tables_hold_the_numbers(
-    whitenoise_server, browser, organiser, campaign, history
+    live_server, browser, organiser, campaign, history
 ):
-    base = whitenoise_server
+    base = live_server.url
     with time_machine.travel(NOW, tick=False):
         campaign_tallies_refresh(campaign_id=campaign.pk)
     url = base + reverse("admin:campaign_campaign_dashboard", args=[campaign.pk])

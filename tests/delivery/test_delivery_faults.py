@@ -10,8 +10,6 @@ period and beat sweeps every second.
 
 from collections import Counter
 
-from django.db import connection
-
 from campaign.emails import message_id
 from campaign.models import Letter, OutboxStatus
 from campaign.services.delivery import (
@@ -23,8 +21,8 @@ from tests.factories import (
 )
 from tests.support.waiting import wait_until
 from tests.support.worker import (
-    WORKER_APPLICATION_NAME,
     WORKER_CONCURRENCY,
+    kill_worker_database_connections,
     wait_for_idle_broker,
 )
 
@@ -103,18 +101,6 @@ def test_sigkill_mid_batch_loses_nothing_and_duplicates_only_what_was_in_flight(
     duplicated = {message_id for message_id, n in copies.items() if n > 1}
     assert duplicated == in_flight
     assert max(copies.values()) == 2
-
-
-def kill_worker_database_connections() -> int:
-    """pg_terminate_backend on the worker's connections (not this test's)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            " AND application_name = %s",
-            [WORKER_APPLICATION_NAME],
-        )
-        return cursor.fetchone()[0]
 
 
 def test_killed_database_connections_mid_batch_lose_and_repeat_nothing(

@@ -182,6 +182,10 @@ def test_admin_inline_sets_the_mode_and_reroutes(staff_client, settings):
         "target_links-0-campaign": campaign.pk,
         "target_links-0-official": official.pk,
         "target_links-0-delivery_mode": DeliveryMode.HAND_IN,
+        "area_targeting-TOTAL_FORMS": "0",
+        "area_targeting-INITIAL_FORMS": "0",
+        "area_targeting-MIN_NUM_FORMS": "0",
+        "area_targeting-MAX_NUM_FORMS": "1",
     }
     response = staff_client.post(
         reverse("admin:campaign_campaign_change", args=[campaign.pk]), form

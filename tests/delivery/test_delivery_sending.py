@@ -22,6 +22,8 @@ from campaign.models import (
     OutboxMessage,
     OutboxStatus,
     Receipt,
+    Update,
+    UpdateEmail,
 )
 from campaign.services.delivery import (
     THROTTLE_SLACK,
@@ -383,6 +385,16 @@ OUTBOX_ROWS = {
     ),
     Receipt: lambda: Receipt.objects.create(
         signature=SignatureFactory(), kind="receipt", subject="Receipt", body="B"
+    ),
+    UpdateEmail: lambda: UpdateEmail.objects.create(
+        update=Update.objects.create(
+            campaign=CampaignFactory(),
+            subject="News",
+            body="Dear {{ signer.name }}",
+            status=Update.Status.SENDING,
+            signature_count=1,
+        ),
+        signature=SignatureFactory(status="confirmed", keep_updated=True),
     ),
 }
 

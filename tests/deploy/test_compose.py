@@ -183,10 +183,11 @@ def test_data_lives_in_named_volumes(services):
     volumes = load_compose()["volumes"]
     assert services["db"]["volumes"] == ["pgdata:/var/lib/postgresql/data"]
     assert services["redis"]["volumes"] == ["redisdata:/data"]
-    assert set(volumes) == {"pgdata", "redisdata"}
-    # The app keeps no state of its own, so `--scale worker=4` just works.
+    assert set(volumes) == {"pgdata", "redisdata", "media"}
+    # The app's one state of its own is MEDIA_ROOT (hand-in packs), a shared
+    # volume, so `--scale worker=4` still just works.
     for name in APP_SERVICES:
-        assert "volumes" not in services[name]
+        assert services[name]["volumes"] == ["media:/app/media"]
 
 
 def test_images_are_pinned(services):

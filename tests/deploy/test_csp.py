@@ -10,12 +10,10 @@ from campaign import demo
 from campaign.models import Campaign
 
 
-def test_pages_and_admin_work_under_the_csp(
-    whitenoise_server, browser, django_user_model
-):
+def test_pages_and_admin_work_under_the_csp(live_server, browser, django_user_model):
     """Chromium with the CSP enforced (the shared `page` fixture bypasses it for
     axe): no page of the site or the admin may trip it."""
-    base = whitenoise_server
+    base = live_server.url
     call_command("load_demo", stdout=io.StringIO())
     django_user_model.objects.create_superuser(
         "csp-admin", "csp-admin@example.org", "pw-csp-admin-123"

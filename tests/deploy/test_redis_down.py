@@ -21,6 +21,7 @@ from tests.support.processes import (
     celery_worker,
     free_port,
     json_lines,
+    stop_together,
 )
 from tests.support.waiting import wait_until
 from tests.support.worker import WORKER_TEST_ENV, database_url
@@ -98,7 +99,7 @@ def test_site_stays_up_while_redis_is_down_and_delivers_once_it_is_back(
         [*argv, "--bind", f"127.0.0.1:{port}", "--workers", "1", "config.wsgi"],
         env=env,
         log_path=tmp_path / "web.log",
-    ).start()
+    )
     worker = celery_worker(
         {**env, **WORKER_TEST_ENV},
         tmp_path / "worker.log",
@@ -106,13 +107,16 @@ def test_site_stays_up_while_redis_is_down_and_delivers_once_it_is_back(
         extra=(f"--hostname=redisdown-{uuid.uuid4().hex[:8]}@%h",),
     )
     beat = celery_beat({**env, **WORKER_TEST_ENV}, tmp_path / "beat.log")
+    processes = (beat, worker, web)
     try:
+        for process in processes:  # all three start up at once, Redis up
+            process.start(wait=False)
         base = f"http://127.0.0.1:{port}"
         wait_for_http(base + "/healthz")
         visitor = Visitor(base)
         assert visitor.get("/").status_code == 200  # Redis up: warm the process
-        worker.start()
-        beat.start()
+        worker.wait_for_log(worker.ready)
+        beat.wait_for_log(beat.ready)
 
         private_redis.stop()
         visitor.responses.clear()
@@ -202,7 +206,6 @@ def test_site_stays_up_while_redis_is_down_and_delivers_once_it_is_back(
         )
         cache_back.close()
     finally:
-        for process in (beat, worker, web):
-            process.stop()
+        stop_together(processes)
     served = [line for line in json_lines(web.log()) if "status" in line]
     assert served and not [line for line in served if line["status"] >= 500]

@@ -155,6 +155,12 @@ def test_variable_sets_its_setting(load, variable, value, setting, expected):
     assert default[setting] != expected, "pick a value that differs from the default"
 
 
+def test_update_send_rate(load):
+    assert load(UPDATE_SEND_RATE_PER_MINUTE="0")["UPDATE_SEND_RATE_PER_MINUTE"] == 0
+    with pytest.raises(ImproperlyConfigured, match="UPDATE_SEND_RATE_PER_MINUTE"):
+        load(UPDATE_SEND_RATE_PER_MINUTE="-5")
+
+
 def test_digest_send_time_and_beat_time_zone(load):
     s = load(DIGEST_SEND_TIME="17:45", TIME_ZONE="Europe/Paris")
     assert (s["DIGEST_SEND_HOUR"], s["DIGEST_SEND_MINUTE"]) == (17, 45)
@@ -190,6 +196,18 @@ def test_static_root(load, tmp_path):
     assert str(load(STATIC_ROOT=str(tmp_path))["STATIC_ROOT"]) == str(tmp_path)
 
 
+def test_media_root_and_the_handin_settings(load, tmp_path):
+    loaded = load(
+        MEDIA_ROOT=str(tmp_path / "media"), HANDIN_TIME_LIMIT_SECONDS="900",
+        HANDIN_STALE_AFTER_SECONDS="60", HANDIN_FONTS="/a.ttf,/b.ttf",
+    )  # fmt: skip
+    assert str(loaded["MEDIA_ROOT"]) == str(tmp_path / "media")
+    assert str(loaded["MEDIA_ROOT"]) != str(loaded["STATIC_ROOT"])
+    assert loaded["HANDIN_TIME_LIMIT_SECONDS"] == 900
+    assert loaded["HANDIN_STALE_AFTER_SECONDS"] == 60
+    assert loaded["HANDIN_FONTS"] == ["/a.ttf", "/b.ttf"]
+
+
 def test_intervals_drive_the_beat_schedule(load):
     settings = load(
         DELIVERY_SWEEP_INTERVAL_SECONDS="15", DASHBOARD_REFRESH_SECONDS="120"
@@ -197,8 +215,10 @@ def test_intervals_drive_the_beat_schedule(load):
     schedule = settings["CELERY_BEAT_SCHEDULE"]
     assert {name: entry["schedule"] for name, entry in schedule.items()} == {
         "outbox-sweep": 15.0,
+        "handin-sweep": 15.0,
         "dashboard-tallies": 120.0,
         "receipts": 15.0,
+        "update-pacing": 15.0,
     }
 
 

@@ -27,16 +27,6 @@ LINK_RE = re.compile(r"http://[^\s/]+/confirm/[\w-]+/")
 @pytest.fixture
 def demo(transactional_db, settings, live_server):
     settings.SITE_URL = live_server.url
-    # pytest-django's live server serves static files from the finders, which know
-    # no hashed names: with the manifest storage every stylesheet and script would
-    # be a 404. Plain names (as `make demo` uses) are served; deploy/test_csp.py covers
-    # whitenoise and the manifest.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {
-            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        },
-    }
     call_command("load_demo", verbosity=0)
     campaign = Campaign.objects.get(slug=DEMO_SLUG)
     SignatureFactory.create_batch(2, campaign=campaign, status="confirmed")

@@ -127,14 +127,7 @@ def test_no_nudge_where_nothing_can_be_written(client, min_words):
 
 
 @pytest.fixture
-def live_campaign(transactional_db, settings, live_server, min_words):
-    # As in test_browser.py: plain static names, which the live server serves.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {
-            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        },
-    }
+def live_campaign(transactional_db, live_server, min_words):
     campaign = _campaign()
     return f"{live_server.url}/campaigns/{campaign.slug}/"
 

@@ -13,14 +13,6 @@ from tests.support.browser import axe_violations
 
 @pytest.fixture
 def site(transactional_db, settings, live_server):
-    # As in tests/pages/test_browser.py: plain static names, which the live
-    # server serves.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {
-            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        },
-    }
     settings.SITE_OPERATOR_NAME = "Clean Air Campaigns Ltd"
     return live_server.url
 

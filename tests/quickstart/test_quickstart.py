@@ -42,9 +42,6 @@ def test_quick_start_serves_signs_and_sends_without_any_service(
 ):
     run = {"env": quickstart_env, "cwd": ROOT, "capture_output": True, "text": True}
     subprocess.run([*MANAGE, "migrate", "--noinput"], check=True, **run)
-    demo = subprocess.run([*MANAGE, "load_demo", "--create-admin"], check=True, **run)
-    password = re.search(r"username: admin\s+password: (\S+)", demo.stdout)[1]
-
     port = free_port()
     server = LiveProcess(
         "runserver",
@@ -53,8 +50,14 @@ def test_quick_start_serves_signs_and_sends_without_any_service(
         log_path=tmp_path / "runserver.log",
         ready="Quit the server with",
     )
-    server.start(timeout=15)
+    # The server starts up (a second of imports) while load_demo writes.
+    server.start(wait=False)
     try:
+        demo = subprocess.run(
+            [*MANAGE, "load_demo", "--create-admin"], check=True, **run
+        )
+        password = re.search(r"username: admin\s+password: (\S+)", demo.stdout)[1]
+        server.wait_for_log(server.ready, timeout=15)
         base = f"http://127.0.0.1:{port}"
         session = local_session()
         home = session.get(base + "/").text

@@ -19,15 +19,7 @@ from tests.support.browser import axe_violations
 
 
 @pytest.fixture
-def answer_url(transactional_db, settings, live_server, questionnaire_settings):
-    # As in tests/pages/test_browser.py: plain static names, which the live
-    # server serves.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {
-            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        },
-    }
+def answer_url(transactional_db, live_server, questionnaire_settings):
     official = OfficialFactory(name="Alex Morgan", position="Prime Minister")
     campaign = CampaignFactory(title="Clean Air Now", targets=[official])
     delivered(campaign, [official], sent_at=timezone.now() - timedelta(days=20))

@@ -3,6 +3,7 @@ accessibility checks. CHROMIUM_PATH names the browser (default: Debian's
 /usr/bin/chromium; e.g. a Chrome or Chromium elsewhere on macOS or Fedora)."""
 
 import os
+from pathlib import Path
 
 import pytest
 from django.test.testcases import LiveServerThread
@@ -46,17 +47,22 @@ def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
     return [v for v in result["violations"] if v["impact"] in impacts]
 
 
-@pytest.fixture
-def whitenoise_server(transactional_db, settings):
-    """A live server whose static files come from whitenoise and STATIC_ROOT, as in
-    production. (pytest-django's live_server serves them from the finders, which
+@pytest.fixture(scope="session")
+def live_server():
+    """pytest-django's live server (one for the session; a test that uses it gets
+    `transactional_db`), serving static files as production does: whitenoise,
+    from STATIC_ROOT. (pytest-django's own serves them from the finders, which
     know no hashed names: every stylesheet and script would be a 404.)"""
-    thread = LiveServerThread("localhost", static_handler=lambda app: app)
-    thread.daemon = True
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "localhost"]
-    thread.start()
-    thread.is_ready.wait()
-    if thread.error:
-        raise thread.error
-    yield f"http://localhost:{thread.port}"
-    thread.terminate()
+    from django.conf import settings
+    from pytest_django.live_server_helper import LiveServer
+
+    if not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():
+        pytest.fail(f"No collectstatic in {settings.STATIC_ROOT}: run `make test`.")
+    server = LiveServer("localhost", start=False)
+    server.thread = LiveServerThread(
+        "localhost", static_handler=lambda app: app, connections_override={}
+    )
+    server.thread.daemon = True
+    server.start()
+    yield server
+    server.stop()

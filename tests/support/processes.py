@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from tests.support.waiting import wait_until
@@ -147,11 +148,16 @@ class ProcessStack:
         return self.processes[name]
 
     def stop_all(self) -> None:
-        # All at once: each warm shutdown takes a moment.
-        for process in self.processes.values():
-            process.send_signal(signal.SIGTERM)
-        for process in self.processes.values():
-            process.reap()
+        stop_together(self.processes.values())
+
+
+def stop_together(processes: Iterable[LiveProcess]) -> None:
+    """stop() them all at once: each warm shutdown takes a moment."""
+    processes = list(processes)
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    for process in processes:
+        process.reap()
 
 
 def celery_worker(

@@ -32,6 +32,8 @@ WORKER_TEST_ENV = {
     # one official (the cap itself is tested in-process).
     "LETTERS_PER_OFFICIAL_PER_HOUR": "0",
     "DASHBOARD_REFRESH_SECONDS": "1",
+    # Campaign updates as fast as the worker sends (pacing is tested in-process).
+    "UPDATE_SEND_RATE_PER_MINUTE": "0",
 }
 
 
@@ -60,6 +62,18 @@ def wait_for_idle_broker(client: redis.Redis, timeout: float = 20.0) -> None:
     wait_until(idle, timeout, "the worker to finish what is queued")
 
 
+def kill_worker_database_connections() -> int:
+    """pg_terminate_backend on the worker's connections (not this test's)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND application_name = %s",
+            [WORKER_APPLICATION_NAME],
+        )
+        return cursor.fetchone()[0]
+
+
 @pytest.fixture(scope="session")
 def broker():
     """The test broker's Redis database, emptied at the start of the session."""
@@ -82,18 +96,40 @@ def _worker_env(smtp_server) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def celery_worker_proc(django_db_setup, smtp_server, broker, tmp_path_factory):
-    """The session's worker, on the test database and SMTP server: killable
-    (.kill()) and restartable (.start())."""
+def _worker_started(django_db_setup, smtp_server, broker, tmp_path_factory):
+    """The session's worker process, started but perhaps not yet ready."""
     worker = celery_worker(
         _worker_env(smtp_server),
         tmp_path_factory.mktemp("celery") / "worker.log",
         concurrency=WORKER_CONCURRENCY,
         extra=(f"--hostname=test-{uuid.uuid4().hex[:8]}@%h",),
     )
-    worker.start()
+    worker.start(wait=False)
     yield worker
-    worker.stop()
+    # Idle, then killed: a warm shutdown takes a second or two longer, and the
+    # next session empties the broker anyway. Killed even if the wait fails: a
+    # worker left running would consume the next session's tasks.
+    try:
+        if worker.running():
+            wait_for_idle_broker(broker)
+    finally:
+        worker.kill()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _start_the_worker_early(request):
+    # Its second of start-up overlaps the tests before the first that needs it
+    # (the database must exist first: the first test to use one creates it).
+    if any("celery_worker_proc" in item.fixturenames for item in request.session.items):
+        request.getfixturevalue("_worker_started")
+
+
+@pytest.fixture(scope="session")
+def celery_worker_proc(_worker_started):
+    """The session's worker, on the test database and SMTP server: killable
+    (.kill()) and restartable (.start())."""
+    _worker_started.wait_for_log(_worker_started.ready)
+    return _worker_started
 
 
 @pytest.fixture

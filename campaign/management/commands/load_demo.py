@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from campaign import demo
+from campaign import demo, demo_areas
 from campaign.models import Campaign, DeliveryMode, Official
 from campaign.services.pages import campaign_pages_invalidate
 from letters.models import LetterTemplate
@@ -12,7 +12,8 @@ from letters.models import LetterTemplate
 
 class Command(BaseCommand):
     help = (
-        "Create the demo campaign, its letter template and two officials. "
+        "Create the demo campaigns: one to two fixed officials, one by postcode "
+        "to fictional councillors. "
         "Idempotent: existing rows (and any edits made to them) are left alone."
     )
 
@@ -50,6 +51,19 @@ class Command(BaseCommand):
         campaign_pages_invalidate(campaign_ids=[campaign.pk])
         verb = "Created" if created else "Kept existing"
         self.stdout.write(f"{verb} demo campaign /campaigns/{campaign.slug}/")
+
+        area_template, _ = LetterTemplate.objects.get_or_create(
+            name=demo_areas.TEMPLATE_NAME,
+            defaults={
+                "subject_template": demo_areas.SUBJECT,
+                "body_template": demo_areas.BODY,
+            },
+        )
+        by_postcode, created = demo_areas.demo_areas_load(template=area_template)
+        verb = "Created" if created else "Kept existing"
+        self.stdout.write(
+            f"{verb} demo campaign by postcode /campaigns/{by_postcode.slug}/"
+        )
 
         if create_admin:
             password = secrets.token_urlsafe(12)

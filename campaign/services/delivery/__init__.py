@@ -1,9 +1,9 @@
 """The outbox: queueing, sending and recording every email the site sends.
 
-Letters and digests to officials, confirmation emails and receipts to supporters
-are rows (OutboxMessage subclasses); the row is the truth and the queue only
-carries its id. One mechanism serves every kind, each described by an entry in
-the registry:
+Letters and digests to officials, confirmation emails, receipts and campaign
+updates to supporters are rows (OutboxMessage subclasses); the row is the truth
+and the queue only carries its id. One mechanism serves every kind, each
+described by an entry in the registry:
 
 - registry.py: the kinds of row: model, Celery task, how to build the email.
 - queueing.py: hands row ids to the worker in batches, after commit.
@@ -36,6 +36,7 @@ from .batch import (
     letter_send,
     letters_send,
     receipts_send,
+    update_emails_send,
 )
 from .outbox import DeliveryResult, Outcome
 from .queueing import (
@@ -43,6 +44,7 @@ from .queueing import (
     digest_enqueue,
     letters_enqueue,
     receipts_enqueue,
+    update_emails_enqueue,
 )
 from .sweeper import outbox_sweep
 from .throttle import THROTTLE_SLACK, THROTTLE_WINDOW
@@ -66,4 +68,6 @@ __all__ = [
     "outbox_sweep",
     "receipts_enqueue",
     "receipts_send",
+    "update_emails_enqueue",
+    "update_emails_send",
 ]

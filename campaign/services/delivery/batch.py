@@ -54,7 +54,7 @@ from .outbox import (
     release,
 )
 from .policy import SESSION_ERRORS, Failure, classify, retry_delay
-from .registry import CONFIRMATIONS, DIGESTS, LETTERS, RECEIPTS, Outbox
+from .registry import CONFIRMATIONS, DIGESTS, LETTERS, RECEIPTS, UPDATES, Outbox
 
 logger = logging.getLogger(__package__)  # one logger for the outbox
 
@@ -258,3 +258,8 @@ def digest_send(*, digest_id: int) -> DeliveryResult:
 def receipts_send(*, receipt_ids: list[int]) -> BatchResult:
     """Send a batch of receipts and follow-ups to supporters."""
     return outbox_send(RECEIPTS, receipt_ids)
+
+
+def update_emails_send(*, update_email_ids: list[int]) -> BatchResult:
+    """Send a batch of campaign updates, each rendered for its supporter."""
+    return outbox_send(UPDATES, update_email_ids)

@@ -160,6 +160,10 @@ def build(outbox: Outbox, row: OutboxMessage) -> EmailMessage | Failure:
         message = outbox.build(row)
         message.extra_headers["Message-ID"] = message_id
         checked = message.message()  # header errors surface here, not as "transient"
+    except emails.NoLongerWanted as exc:
+        return Failure(
+            permanent=True, detail=str(exc), summary="not wanted", cancel=True
+        )
     except (emails.UnsendableMessage, ValueError) as exc:
         return Failure(permanent=True, detail=str(exc), summary="unsendable")
     # The backend sends the MIME message just checked instead of building it
@@ -239,13 +243,15 @@ def record_failure(
     if not permanent and attempts >= max_attempts():
         permanent, error = True, f"Gave up after {attempts} attempts. {error}"
     if permanent:
+        status = OutboxStatus.CANCELLED if failure.cancel else OutboxStatus.FAILED
         with transaction.atomic():
             outbox_rows_update(
-                rows=ours, status=OutboxStatus.FAILED, last_error=error, updated_at=now
+                rows=ours, status=status, last_error=error, updated_at=now
             )
             if outbox.on_failed:
                 outbox.on_failed(row_id)
-        logger.warning("%s failed for good (%s)", ref, failure.summary)
+        what = "cancelled" if failure.cancel else "failed for good"
+        logger.warning("%s %s (%s)", ref, what, failure.summary)
         return DeliveryResult(Outcome.FAILED)
     delay = retry_delay(attempts) if delay is None else delay
     outbox_rows_update(

@@ -90,6 +90,9 @@ class Failure:
     detail: str
     # For INFO lines: only reply codes or an error class, never server text.
     summary: str
+    # Not sent because nobody wants it any more (emails.NoLongerWanted): the row
+    # is cancelled rather than failed, so it is not counted as a failure.
+    cancel: bool = False
 
 
 def _reply(code: int, text: bytes | str) -> str:

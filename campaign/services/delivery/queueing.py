@@ -8,7 +8,7 @@ from kombu.exceptions import OperationalError
 
 from config.breaker import Attempt, CircuitBreaker
 
-from .registry import CONFIRMATIONS, DIGESTS, LETTERS, RECEIPTS, Outbox
+from .registry import CONFIRMATIONS, DIGESTS, LETTERS, RECEIPTS, UPDATES, Outbox
 
 logger = logging.getLogger(__package__)  # one logger for the outbox
 
@@ -19,12 +19,16 @@ BROKER = CircuitBreaker(
 )
 
 
-def enqueue(outbox: Outbox, ids: list[int]) -> int:
-    """Publish one task per DELIVERY_BATCH_SIZE ids; returns how many ids were
-    published. Call after commit. A broker that is down loses nothing: the rows
-    stay pending and the sweeper re-queues them, so the caller (a web request)
-    must not fail."""
-    size = max(settings.DELIVERY_BATCH_SIZE, 1)
+def enqueue(
+    outbox: Outbox, ids: list[int], *, countdown: float = 0, size: int = 0
+) -> int:
+    """Publish one task per `size` (default DELIVERY_BATCH_SIZE) ids, each to
+    run `countdown` seconds from now (keep it within policy.countdown's bound);
+    returns how many ids were published. Call after commit. A broker that is
+    down loses nothing: the rows stay pending and the sweeper re-queues them, so
+    the caller (a web request) must not fail."""
+    size = max(size or settings.DELIVERY_BATCH_SIZE, 1)
+    options = {"countdown": countdown} if countdown > 0 else {}
     published = 0
     if settings.CELERY_TASK_ALWAYS_EAGER:
         attempt = Attempt.NORMAL  # no broker: the task runs here and now
@@ -33,7 +37,7 @@ def enqueue(outbox: Outbox, ids: list[int]) -> int:
     try:
         for start in range(0, len(ids), size):
             batch = ids[start : start + size]
-            outbox.task.delay(batch)
+            outbox.task.apply_async(args=[batch], **options)
             published += len(batch)
     except OperationalError as exc:
         BROKER.failed(exc)
@@ -70,3 +74,11 @@ def digest_enqueue(*, digest_id: int) -> None:
 def receipts_enqueue(*, receipt_ids: list[int]) -> None:
     """Hand receipts (and follow-ups) to the worker. Call after commit."""
     enqueue(RECEIPTS, receipt_ids)
+
+
+def update_emails_enqueue(
+    *, update_email_ids: list[int], countdown: float = 0, size: int = 0
+) -> int:
+    """Hand copies of an update to the worker (services/updates/pacing.py
+    decides which, and when). Call after commit."""
+    return enqueue(UPDATES, update_email_ids, countdown=countdown, size=size)

@@ -15,17 +15,25 @@ from celery import Task
 from django.core.mail import EmailMessage
 
 from campaign import emails
-from campaign.models import ConfirmationEmail, Digest, Letter, OutboxMessage, Receipt
+from campaign.models import (
+    ConfirmationEmail,
+    Digest,
+    Letter,
+    OutboxMessage,
+    Receipt,
+    UpdateEmail,
+)
 from campaign.services import digests
 from campaign.tasks import (
     confirmations_send_task,
     digests_deliver_task,
     letters_send_task,
     receipts_send_task,
+    update_emails_send_task,
 )
 
 from .throttle import official_slots
-from .windows import official_windows
+from .windows import digest_windows, letter_windows
 
 
 @dataclass(frozen=True)
@@ -59,7 +67,7 @@ class Outbox:
 def _hours_then_cap(ids: list[int], now: datetime) -> dict[int, datetime]:
     """Letters outside their official's delivery hours wait for the opening and
     take no throttle slot; the rest pass the hourly cap."""
-    waits = official_windows("letters")(ids, now)
+    waits = letter_windows(ids, now)
     rest = [pk for pk in ids if pk not in waits]
     return waits | (official_slots(rest, now) if rest else {})
 
@@ -85,7 +93,7 @@ DIGESTS = Outbox(
     task=digests_deliver_task,
     related=("campaign", "official"),
     build=emails.digest_message,
-    throttle=official_windows("digests"),
+    throttle=digest_windows,
     owner="official",
     on_sent=lambda row_id: digests.digest_record_sent(digest_id=row_id),
     on_failed=lambda row_id: digests.digest_record_failed(digest_id=row_id),
@@ -97,7 +105,16 @@ RECEIPTS = Outbox(
     related=("signature",),
     build=emails.receipt_message,
 )
-OUTBOXES = (LETTERS, CONFIRMATIONS, DIGESTS, RECEIPTS)
+# Campaign updates: paced by services/updates/pacing.py, which decides when each
+# row is due; the claim needs no hook.
+UPDATES = Outbox(
+    model=UpdateEmail,
+    label="update email",
+    task=update_emails_send_task,
+    related=("update__campaign", "signature"),
+    build=emails.update_message,
+)
+OUTBOXES = (LETTERS, CONFIRMATIONS, DIGESTS, RECEIPTS, UPDATES)
 
 
 def outbox_for(model: type[OutboxMessage]) -> Outbox:

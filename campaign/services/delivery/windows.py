@@ -1,13 +1,16 @@
 """Officials' delivery hours: letters and digests due outside them wait, pending,
 with next_attempt_at at the next opening (the claim's "not yet" hook, like the
-throttle), so the sweeper sees a row that is not due rather than a stuck one."""
+throttle), so the sweeper sees a row that is not due rather than a stuck one.
 
-from collections.abc import Callable
+A supporter's representative in a campaign by postcode (no target row) keeps
+the hours of the campaign's area setting (AreaTargeting) instead of their own."""
+
 from datetime import datetime, time, timedelta
 
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from campaign.models import Official
+from campaign.models import CampaignTarget, Digest, Letter
 
 _DAY = timedelta(days=1)
 
@@ -36,24 +39,38 @@ def window_opening(
     raise ValueError(f"No delivery day in {days!r}")  # Official.clean refuses it
 
 
-def official_windows(
-    official_lookup: str,
-) -> Callable[[list[int], datetime], dict[int, datetime]]:
-    """A claim hook for an outbox model whose rows go to an official:
-    `official_lookup` is the reverse name from Official ("letters", "digests").
-    Returns the rows outside their official's hours, each with the opening."""
+_HOURS = ("send_days", "send_from", "send_until")
 
-    def waits(row_ids: list[int], now: datetime) -> dict[int, datetime]:
-        rows = Official.objects.filter(**{f"{official_lookup}__pk__in": row_ids})
-        rows = rows.exclude(send_days="", send_from__isnull=True)
-        found = rows.values_list(
-            f"{official_lookup}__pk", "send_days", "send_from", "send_until"
+
+def _windows(rows, campaign: str, now: datetime) -> dict[int, datetime]:
+    """rows: an outbox queryset; `campaign`: the path to its campaign."""
+    is_target = Exists(
+        CampaignTarget.objects.filter(
+            campaign_id=OuterRef(f"{campaign}_id"), official_id=OuterRef("official_id")
         )
-        out = {}
-        for pk, days, start, end in found:
-            opening = window_opening(days=days, start=start, end=end, now=now)
-            if opening is not None:
-                out[pk] = opening
-        return out
+    )
+    found = rows.annotate(is_target=is_target).values_list(
+        "pk",
+        "is_target",
+        f"{campaign}__area_targeting__pk",
+        *(f"official__{name}" for name in _HOURS),
+        *(f"{campaign}__area_targeting__{name}" for name in _HOURS),
+    )
+    out = {}
+    for pk, is_target, by_postcode, *hours in found:
+        days, start, end = hours[3:] if by_postcode and not is_target else hours[:3]
+        opening = window_opening(days=days, start=start, end=end, now=now)
+        if opening is not None:
+            out[pk] = opening
+    return out
 
-    return waits
+
+def letter_windows(row_ids: list[int], now: datetime) -> dict[int, datetime]:
+    """A claim hook: the letters outside their delivery hours, each with the
+    opening."""
+    return _windows(Letter.objects.filter(pk__in=row_ids), "signature__campaign", now)
+
+
+def digest_windows(row_ids: list[int], now: datetime) -> dict[int, datetime]:
+    """letter_windows() for digests."""
+    return _windows(Digest.objects.filter(pk__in=row_ids), "campaign", now)

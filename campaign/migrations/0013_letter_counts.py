@@ -24,7 +24,7 @@ WHERE s.id = c.signature_id AND (c.delivered > 0 OR c.failed > 0)
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaign', '0009_bounces'),
+        ('campaign', '0012_areas'),
     ]
 
     operations = [
