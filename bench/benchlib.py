@@ -20,6 +20,49 @@ OUT = ROOT / "bench" / "out"
 PYTHON = sys.executable
 
 
+def django_env(db_url: str, **overrides: str | None) -> dict:
+    """The environment every bench runs the site with (in its own process, a
+    worker's or gunicorn's): production settings (DEBUG off) on the bench's own
+    database, mail to the console (allowed with DEBUG off: quillpost.E001 would
+    stop migrate), no broker (tasks run in the process), a process-memory cache,
+    the abuse limits off (one client address sends everything), warnings only.
+    `overrides` adds or replaces variables; None removes one (the default then)."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": db_url,
+        "DJANGO_SECRET_KEY": "bench-only-not-secret",
+        "DJANGO_DEBUG": "0",
+        "EMAIL_ALLOW_TEST_SINK": "1",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver",
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "DJANGO_SECURE_COOKIES": "0",
+        "DJANGO_BEHIND_PROXY": "0",
+        "LOG_LEVEL": "WARNING",
+        "CELERY_BROKER_URL": "",
+        "CACHE_URL": "locmemcache://",
+        "RATELIMIT_ENABLE": "0",
+        **overrides,
+    }
+    return {name: value for name, value in env.items() if value is not None}
+
+
+def setup_django(env: dict, *, migrate: bool = False) -> None:
+    """Django in this process with `env` (from django_env), after `manage.py
+    migrate` in a child process if asked."""
+    if migrate:
+        subprocess.run(
+            [PYTHON, "manage.py", "migrate", "--noinput", "-v0"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
+    os.environ.update(env)
+    import django
+
+    django.setup()
+
+
 def add_database_arguments(parser: argparse.ArgumentParser, *, db: str) -> None:
     parser.add_argument("--db", default=db, help="Dropped and re-created.")
     parser.add_argument(
@@ -122,24 +165,3 @@ def bench_template_and_officials():
         for i in (1, 2)
     ]
     return template, officials
-
-
-def django_env(db_url: str) -> dict:
-    """The environment of a manage.py child on `db_url`: DEBUG off, console mail,
-    local-memory cache, no broker, no abuse limits."""
-    return {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "DJANGO_SECRET_KEY": "bench-only-not-secret",
-        "DJANGO_DEBUG": "0",
-        # Console mail with DEBUG off on purpose (quillpost.E001 would stop migrate).
-        "EMAIL_ALLOW_TEST_SINK": "1",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DJANGO_SECURE_COOKIES": "0",
-        "DJANGO_BEHIND_PROXY": "0",
-        "LOG_LEVEL": "WARNING",
-        "CELERY_BROKER_URL": "",
-        "CACHE_URL": "locmemcache://",
-        "RATELIMIT_ENABLE": "0",  # benchmarks run without the abuse limits
-    }

@@ -21,13 +21,11 @@ Figures go to stdout and bench/out/campaign_page.json.
 
 import argparse
 import json
-import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
-from benchlib import add_database_arguments, admin_sql
+from benchlib import add_database_arguments, admin_sql, django_env, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -99,26 +97,14 @@ def main() -> None:
         f'DROP DATABASE IF EXISTS "{args.db}"',
         f'CREATE DATABASE "{args.db}"',
     )
-    os.environ.update(
-        {
-            "DATABASE_URL": f"{args.server}/{args.db}",
-            "CACHE_URL": args.cache,
-            "DJANGO_SECRET_KEY": "bench-only-not-secret",
-            "DJANGO_DEBUG": "0",
-            # Console mail with DEBUG off on purpose (quillpost.E001 stops migrate).
-            "EMAIL_ALLOW_TEST_SINK": "1",
-            "DJANGO_ALLOWED_HOSTS": "testserver",
-            "DJANGO_SECURE_SSL_REDIRECT": "0",
-            "DJANGO_SECURE_COOKIES": "0",
-            "CELERY_BROKER_URL": "",
-            "LOG_LEVEL": "WARNING",
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-        }
+    # The page as deployed: its cache in Redis, the abuse limits on.
+    env = django_env(
+        f"{args.server}/{args.db}",
+        CACHE_URL=args.cache,
+        DJANGO_BEHIND_PROXY=None,
+        RATELIMIT_ENABLE=None,
     )
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    setup_django(env)
     from django.conf import settings
     from django.core.cache import cache
     from django.core.management import call_command

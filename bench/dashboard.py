@@ -25,7 +25,6 @@ and bench/out/dashboard.json.
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -39,6 +38,8 @@ from benchlib import (
     add_database_arguments,
     admin_sql,
     bench_template_and_officials,
+    django_env,
+    setup_django,
 )
 
 SLUG = "bench-dashboard"
@@ -97,38 +98,15 @@ def parse_args():
     return parser.parse_args()
 
 
-def django_env(db_url: str) -> dict:
-    return {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "DJANGO_SECRET_KEY": "bench-only-not-secret",
-        "DJANGO_DEBUG": "0",
-        # Console mail with DEBUG off on purpose (quillpost.E001 would stop migrate).
-        "EMAIL_ALLOW_TEST_SINK": "1",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DJANGO_SECURE_COOKIES": "0",
-        "DJANGO_BEHIND_PROXY": "0",
-        "LOG_LEVEL": "WARNING",
-        "LOG_JSON": "0",
-        "CELERY_BROKER_URL": "",
-        "CACHE_URL": "locmemcache://",
-        "RATELIMIT_ENABLE": "0",
-        "STATIC_ROOT": str(OUT / "static-dashboard"),
-    }
-
-
 def prepare(args, db_url: str) -> None:
-    env = django_env(db_url)
-    for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"]):
-        subprocess.run(
-            [PYTHON, "manage.py", *command, "-v0"], cwd=ROOT, env=env, check=True
-        )
-    os.environ.update(env)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
+    env = django_env(db_url, LOG_JSON="0", STATIC_ROOT=str(OUT / "static-dashboard"))
+    subprocess.run(
+        [PYTHON, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    setup_django(env, migrate=True)
 
 
 def load(args, db_url: str):

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import redis
 from aiosmtpd.controller import Controller
-from benchlib import add_database_arguments, admin_sql
+from benchlib import add_database_arguments, admin_sql, django_env, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -186,22 +186,24 @@ def main() -> None:
     )
     sink = CountingSink()
     sink.controller.start()
-    env = {
-        "DATABASE_URL": f"{args.server}/{args.db}",
-        "CELERY_BROKER_URL": args.broker,
-        "DJANGO_SECRET_KEY": "bench-only-not-secret",
-        "DJANGO_DEBUG": "0",
-        "EMAIL_HOST": sink.controller.hostname,
-        "EMAIL_PORT": str(sink.controller.port),
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-    }
+    # A real broker and SMTP server; the worker logs each letter, as deployed.
+    env = django_env(
+        f"{args.server}/{args.db}",
+        CELERY_BROKER_URL=args.broker,
+        EMAIL_HOST=sink.controller.hostname,
+        EMAIL_PORT=str(sink.controller.port),
+        EMAIL_ALLOW_TEST_SINK=None,
+        DJANGO_ALLOWED_HOSTS=None,
+        DJANGO_SECURE_SSL_REDIRECT=None,
+        DJANGO_SECURE_COOKIES=None,
+        DJANGO_BEHIND_PROXY=None,
+        LOG_LEVEL=None,
+        CACHE_URL=None,
+        RATELIMIT_ENABLE=None,
+    )
     if args.batch_size:  # for letters_enqueue here, and the worker
         env["DELIVERY_BATCH_SIZE"] = str(args.batch_size)
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    setup_django(env)
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd, per command
     from django.conf import settings
     from django.core.management import call_command
@@ -210,9 +212,12 @@ def main() -> None:
     from campaign import emails
     from campaign.models import Letter, OutboxStatus
     from campaign.services.delivery import letters_enqueue
+    from campaign.services.letter_counts import letters_update
 
     def through_the_worker(ids: list[int]) -> float:
-        Letter.objects.update(
+        # As the site moves letters, so their signatures' counts go back too.
+        letters_update(
+            letters=Letter.objects.all(),
             status=OutboxStatus.PENDING,
             sent_at=None,  # an empty throttle window again
             message_id="",

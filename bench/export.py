@@ -5,12 +5,15 @@
 
 It creates its own PostgreSQL database (default qp_bench_export; dropped at the end
 unless --keep), migrates it, loads the rows with one INSERT ... SELECT over
-generate_series (hostile names, quotes, newlines and non-ASCII included), and then,
+generate_series (hostile names, quotes, newlines and non-ASCII included), sets the
+signatures' letter counts from the letters loaded (signatures_letters_recount)
+and compacts the table (VACUUM FULL), and then,
 in the same run and alternating so neither gets a warmer cache:
 
 - `psql -c "\\copy (<the signature columns the CSV carries>) TO file CSV HEADER"`,
-  the plain floor the goal is measured against (issue 14: within 3×): the raw
-  columns, no formatting, no letter counts, no order;
+  the plain floor the goal is measured against (issue 14: within 3×): every
+  signature column the CSV shows, as stored (the letter counts are columns too,
+  the campaign by its id), no formatting, no order;
 - `psql -c "\\copy (<the exporter's own SELECT>) TO file CSV HEADER"`, with the
   exporter's settings (exports.COPY_SETTINGS): the export's own query, so what the
   command adds to it shows;
@@ -47,6 +50,7 @@ from benchlib import (
     bench_template_and_officials,
     django_env,
     run_child,
+    setup_django,
 )
 
 # The suite's process manager (benchlib has put the repository on the path).
@@ -130,22 +134,11 @@ WHERE s.campaign_id = %(campaign)s AND s.status = 'confirmed'
 
 def load(args, db_url: str) -> dict:
     """Migrate, then load rows with SQL (the ORM row by row would take an hour)."""
-    env = django_env(db_url)
-    subprocess.run(
-        [PYTHON, "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
+    setup_django(django_env(db_url), migrate=True)
     from django.db import connection
 
     from campaign.models import Campaign, Letter
+    from campaign.services.letter_counts import signatures_letters_recount
 
     if args.reuse:
         campaign = Campaign.objects.get(slug=SLUG)
@@ -169,11 +162,21 @@ def load(args, db_url: str) -> dict:
         )
         cur.execute("SELECT count(*) FROM campaign_letter")
         letters = cur.fetchone()[0]
+        # Statistics of a million rows, not of the empty tables, for the next
+        # statement's plan.
+        cur.execute("ANALYZE campaign_signature, campaign_letter")
+    # Letters written by SQL, not by the services: set the signatures' counts
+    # from them, as the repair after hand-made changes does.
+    signatures_letters_recount(signatures=campaign.signatures.all())
     connection.close()
-    # VACUUM outside a transaction: statistics for the planner, visibility map.
+    # Outside a transaction. FULL: the recount rewrote every signature row, and a
+    # table twice its size would slow both sides; compacted, it is as signing
+    # and sending leave it once autovacuum has caught up. ANALYZE: statistics for
+    # the planner.
     conn = psycopg2.connect(db_url)
     conn.autocommit = True
     with conn.cursor() as cur:
+        cur.execute("VACUUM FULL ANALYZE campaign_signature")
         cur.execute("VACUUM ANALYZE")
     conn.close()
     return {
@@ -196,10 +199,13 @@ def export_sql(campaign) -> str:
 
 
 def plain_sql(campaign) -> str:
-    """The signature columns the CSV carries, as stored: the plain floor."""
+    """The signature columns the CSV carries, as stored (every one of them, the
+    letter counts included; the campaign's id for its slug): the plain floor."""
     columns = (
         "campaign_id, created_at, confirmed_at, full_name, email, postcode, town, "
-        "consent_to_send, keep_updated, personal_paragraph, status"
+        "consent_to_send, keep_updated, personal_paragraph, status, utm_source, "
+        "utm_medium, utm_campaign, ref, referrer_host, letters_delivered, "
+        "letters_failed"
     )
     return f"SELECT {columns} FROM campaign_signature WHERE campaign_id = {campaign.pk}"  # noqa: S608
 
@@ -213,6 +219,17 @@ def run_psql(db_url: str, sql: str, target: Path, settings=()) -> float:
     started = time.monotonic()
     subprocess.run([*argv, "-c", command], check=True)
     return time.monotonic() - started
+
+
+def explain(db_url: str, sql: str, settings=()) -> list[str]:
+    """EXPLAIN ANALYZE of the export's query, with its settings: where its time
+    goes (the plan in the report)."""
+    argv = ["psql", db_url, "-X", "-q", "-At"]
+    for setting in settings:
+        argv += ["-c", setting.replace("SET LOCAL", "SET")]
+    argv += ["-c", f"EXPLAIN (ANALYZE, BUFFERS) {sql}"]
+    result = subprocess.run(argv, check=True, capture_output=True, text=True)
+    return result.stdout.splitlines()
 
 
 def compare(psql_file: Path, export_file: Path) -> int:
@@ -402,6 +419,7 @@ def bench(args, db_url: str) -> dict:
     startup = []
     psql_times, plain_times, export_times, peaks = [], [], [], []
     plain_file = OUT / "export-plain.csv"
+    load_at_start = os.getloadavg()[0]
     run_psql(db_url, sql, psql_file, COPY_SETTINGS)  # warm the cache for all
     progress_log = OUT / "export-progress.txt"
     for _ in range(args.runs):
@@ -441,7 +459,9 @@ def bench(args, db_url: str) -> dict:
         "export_peak_rss_mb": round(max(peaks) / 1e6, 1),
         "one_day_export_peak_rss_mb": round(small_peak / 1e6, 1),
         # Other work on the machine slows both sides alike; say how busy it was.
+        "load_average_1min_at_start": round(load_at_start, 2),
         "load_average_1min": round(os.getloadavg()[0], 2),
+        "explain_export_query": explain(db_url, sql, COPY_SETTINGS),
         "runs": {
             "plain": plain_times,
             "psql": psql_times,

@@ -4,7 +4,6 @@ Every request goes to 127.0.0.1, and every run is bounded in time."""
 
 import asyncio
 import json
-import os
 import re
 import statistics
 import subprocess
@@ -16,7 +15,7 @@ from urllib.parse import quote, urlencode
 
 import psycopg2
 import redis
-from benchlib import OUT, PYTHON, ROOT, admin_sql
+from benchlib import OUT, PYTHON, ROOT, admin_sql, django_env
 
 LUA = ROOT / "bench" / "load.lua"
 # What a supporter types; bench/load.lua and open_loop() add a new email each time.
@@ -31,25 +30,16 @@ SIGN_FIELDS = {
 def site_env(*, db_url: str, redis_url: str, port: int) -> dict:
     """Production settings on loopback: DEBUG off, PostgreSQL, Redis for the cache
     and the broker (nothing consumes the queue; load.py flushes it at the end)."""
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.load_settings",
-        "DATABASE_URL": db_url,
-        "CACHE_URL": redis_url,
-        "CELERY_BROKER_URL": redis_url,
-        "DJANGO_SECRET_KEY": "bench-only-not-secret",
-        "DJANGO_DEBUG": "0",
-        # Console mail with DEBUG off on purpose (quillpost.E001 would stop migrate).
-        "EMAIL_ALLOW_TEST_SINK": "1",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DJANGO_SECURE_COOKIES": "0",
-        # Turns off the per-IP limits of issue 12 once they exist: one client
-        # address sends every request here.
-        "RATELIMIT_ENABLE": "0",
-        "STATIC_ROOT": str(OUT / "static"),
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-    }
+    return django_env(
+        db_url,
+        DJANGO_SETTINGS_MODULE="bench.load_settings",
+        CACHE_URL=redis_url,
+        CELERY_BROKER_URL=redis_url,
+        DJANGO_BEHIND_PROXY=None,
+        LOG_LEVEL=None,  # one line per request, as deployed
+        STATIC_ROOT=str(OUT / "static"),
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+    )
 
 
 @contextmanager

@@ -30,12 +30,11 @@ import json
 import logging
 import os
 import statistics
-import sys
 import time
 from collections import defaultdict
 from urllib.parse import urlencode
 
-from benchlib import OUT, ROOT, add_database_arguments
+from benchlib import OUT, add_database_arguments, setup_django
 from loadlib import SIGN_FIELDS, throwaway_site
 from profile_areas import profiled
 
@@ -48,12 +47,8 @@ def parse_args():
     return parser.parse_args()
 
 
-def setup_django(env: dict) -> None:
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+def setup_quiet_django(env: dict) -> None:
+    setup_django(env)
     # One JSON line per request, as in production, but not onto this report.
     for handler in logging.getLogger().handlers:
         handler.setStream(open(os.devnull, "w"))  # noqa: SIM115 (for the process)
@@ -213,7 +208,7 @@ def sign_probe():
 def main() -> None:
     args = parse_args()
     with throwaway_site(args, port=0) as (_db_url, env):
-        setup_django(env)
+        setup_quiet_django(env)
         try:
             report = measure(args)
         finally:

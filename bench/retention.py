@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -31,11 +30,11 @@ import time
 import psycopg2
 from benchlib import (
     OUT,
-    PYTHON,
-    ROOT,
     add_database_arguments,
     admin_sql,
     bench_template_and_officials,
+    django_env,
+    setup_django,
 )
 
 SIGNATURES_SQL = """
@@ -75,36 +74,6 @@ def parse_args():
     parser.add_argument("--batch-size", type=int, default=None)
     add_database_arguments(parser, db="qp_bench_retention")
     return parser.parse_args()
-
-
-def django_env(db_url: str) -> dict:
-    return {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "DJANGO_SECRET_KEY": "bench-only-not-secret",
-        "DJANGO_DEBUG": "0",
-        # Console mail with DEBUG off on purpose (quillpost.E001 would stop migrate).
-        "EMAIL_ALLOW_TEST_SINK": "1",
-        "LOG_LEVEL": "WARNING",
-        "CELERY_BROKER_URL": "",
-        "CACHE_URL": "locmemcache://",
-        "RATELIMIT_ENABLE": "0",
-    }
-
-
-def setup_django(db_url: str) -> None:
-    env = django_env(db_url)
-    subprocess.run(
-        [PYTHON, "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
-    os.environ.update(env)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
 
 
 def load(args, db_url: str) -> tuple[list, object]:
@@ -263,7 +232,7 @@ def main() -> None:
         f'CREATE DATABASE "{args.db}"',
     )
     try:
-        setup_django(db_url)
+        setup_django(django_env(db_url), migrate=True)
         report = bench(args, db_url)
     finally:
         from django.db import connections

@@ -10,12 +10,16 @@ change here; only secrets are left out (NOT_DISCLOSED).
 
 from django.db import models
 
-from .models import Signature
+from .models import ConsentText, Signature
 from .validators import normalise_email
 
 # Secrets, not information about the person: the confirmation token would let
 # whoever reads the answer act as the supporter.
 NOT_DISCLOSED = {"token"}
+# Rows a foreign key points at are named ({"id", "name"}), except these, given
+# whole: what the supporter was shown is part of the answer (the consent
+# wording they agreed to and its version, not just its id).
+SHOWN_TO_THEM = (ConsentText,)
 
 
 def _fields(model) -> list[models.Field]:
@@ -25,7 +29,10 @@ def _fields(model) -> list[models.Field]:
 def _value(row: models.Model, field: models.Field):
     if field.is_relation:
         related = getattr(row, field.name)
-        return None if related is None else {"id": related.pk, "name": str(related)}
+        if related is None:
+            return None
+        named = {"id": related.pk, "name": str(related)}
+        return named | _row(related) if isinstance(related, SHOWN_TO_THEM) else named
     return field.value_from_object(row)
 
 
@@ -65,7 +72,7 @@ def supporter_data(*, email: str) -> dict:
     normalised = normalise_email(email)
     signatures = list(
         Signature.objects.filter(email_normalised=normalised)
-        .select_related("campaign")
+        .select_related("campaign", "consent_text")
         .order_by("created_at", "pk")
     )
     related = _related_rows(signatures)

@@ -88,14 +88,14 @@ def standard_letter(*, target: CampaignTarget):
 
 # What officials get: never email addresses, and the postcode's district only.
 SUPPORTER_COLUMNS = [
-    ("Name", exports.text_cell("signature__full_name")),
-    ("Town", exports.text_cell("signature__town")),
+    ("Name", exports.TextCell("signature__full_name")),
+    ("Town", exports.TextCell("signature__town")),
     ("Postcode district", postcode_district_sql("signature__postcode")),
     (
         f"Signed at ({settings.TIME_ZONE})",
-        exports.timestamp_cell("signature__created_at"),
+        exports.TimestampCell("signature__created_at"),
     ),
-    ("Own words", exports.text_cell("signature__personal_paragraph")),
+    ("Own words", exports.TextCell("signature__personal_paragraph")),
 ]
 
 

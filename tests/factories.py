@@ -2,7 +2,15 @@ import factory
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from campaign.models import Campaign, DeliveryMode, Letter, Official, Signature
+from campaign.models import (
+    Campaign,
+    DeliveryMode,
+    Letter,
+    LetterStatus,
+    Official,
+    Signature,
+)
+from campaign.services.letter_counts import letters_update
 from campaign.validators import normalise_email
 from letters.models import LetterTemplate
 
@@ -77,6 +85,18 @@ class LetterFactory(factory.django.DjangoModelFactory):
     official = factory.SubFactory(OfficialFactory)
     subject = "A subject"
     body = "A body"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        """Written pending, as signing writes letters, then moved to the status
+        asked for the way the site moves letters, so the signature's letter
+        counts are what they would be (campaign/services/letter_counts.py)."""
+        status = kwargs.pop("status", LetterStatus.PENDING)
+        letter = super()._create(model_class, *args, **kwargs)
+        if status != letter.status:
+            letters_update(letters=Letter.objects.filter(pk=letter.pk), status=status)
+            letter.status = status
+        return letter
 
 
 class StaffUserFactory(factory.django.DjangoModelFactory):

@@ -177,11 +177,6 @@ class Letter(OutboxMessage):
         ]
         indexes = [
             *outbox_indexes(prefix="letter"),
-            # The CSV export's letter counts: one index-only pass, in signature
-            # order, reading status without the letters' bodies (exports.py).
-            models.Index(
-                fields=["signature", "status"], name="letter_counts_per_signature"
-            ),
             # The next digest: an official's letters no digest has listed yet.
             models.Index(
                 fields=["official", "status"],

@@ -30,6 +30,7 @@ from campaign.models import (
     UpdateEmailStatus,
 )
 from campaign.postcodes import postcode_district_sql
+from campaign.services.letter_counts import letters_update
 
 logger = logging.getLogger(__name__)
 
@@ -87,9 +88,13 @@ def scrubbed(*, signature_ids: list[int], now) -> list[tuple[QuerySet, dict]]:
 
 def _unsent_cancel(*, signature_ids: list[int], now) -> int:
     """Cancel what has not left yet: letters and emails to the supporter."""
-    letters = Letter.objects.filter(
-        signature_id__in=signature_ids, status__in=UNSENT_LETTER_STATUSES
-    ).update(status=LetterStatus.CANCELLED, updated_at=now)
+    letters = letters_update(
+        letters=Letter.objects.filter(
+            signature_id__in=signature_ids, status__in=UNSENT_LETTER_STATUSES
+        ),
+        status=LetterStatus.CANCELLED,
+        updated_at=now,
+    )
     for emails in (ConfirmationEmail, Receipt):
         emails.objects.filter(
             signature_id__in=signature_ids, status=OutboxStatus.PENDING

@@ -24,6 +24,7 @@ from campaign.models import Digest, Letter, LetterStatus, OutboxStatus, UpdateEm
 from campaign.services.delivery.policy import max_attempts
 from campaign.services.digests import digest_record_failed
 from campaign.services.failing import official_failing_check
+from campaign.services.letter_counts import letters_update, outbox_rows_update
 from campaign.services.receipts import receipt_follow_ups_queue
 from campaign.services.updates import update_email_bounced
 
@@ -48,12 +49,16 @@ def outbox_bounce_record(*, bounce: Bounce) -> str:
         after_retry = row.status == OutboxStatus.PENDING and row.bounced_at
         if not (row.status == OutboxStatus.SENT or (bounce.permanent and after_retry)):
             return f"ignored: {label} {row.pk} is {row.status}"
-        row.bounce_code, row.bounce_diagnostic = bounce.code, bounce.diagnostic
-        row.bounced_at = now
-        fields = ["status", "bounce_code", "bounce_diagnostic", "bounced_at"]
+        ours = model.objects.filter(pk=row.pk)
+        seen = {
+            "bounce_code": bounce.code,
+            "bounce_diagnostic": bounce.diagnostic,
+            "bounced_at": now,
+            "updated_at": now,
+        }
         if bounce.permanent:
-            row.status = OutboxStatus.BOUNCED
-            row.save(update_fields=[*fields, "updated_at"])
+            # Through outbox_rows_update: a letter's status moves its counts.
+            outbox_rows_update(rows=ours, status=OutboxStatus.BOUNCED, **seen)
             if model is UpdateEmail:  # a supporter's address: no more updates
                 stopped = update_email_bounced(update_email=row)
                 return f"{label} {row.pk} bounced ({bounce.code}); stopped {stopped}"
@@ -65,29 +70,40 @@ def outbox_bounce_record(*, bounce: Bounce) -> str:
                 f", follow-ups {len(follow_ups)}"
                 + (f"; official {row.official_id} flagged failing" if flagged else "")
             )
-        row.last_error = f"Bounced for now ({bounce.code}): {bounce.diagnostic}"
+        error = f"Bounced for now ({bounce.code}): {bounce.diagnostic}"
         # The same attempt budget as SMTP failures: a mailbox full for days is
         # given up on, not retried every two hours forever.
         gave_up = row.attempts >= max_attempts()
         if gave_up:
-            row.status = OutboxStatus.FAILED
-            row.last_error = f"Gave up after {row.attempts} attempts. {row.last_error}"
+            error = f"Gave up after {row.attempts} attempts. {error}"
+            outbox_rows_update(
+                rows=ours, status=OutboxStatus.FAILED, last_error=error, **seen
+            )
         else:
-            row.status = OutboxStatus.PENDING
-            row.next_attempt_at = now + BOUNCE_RETRY_AFTER
-        row.save(update_fields=[*fields, "next_attempt_at", "last_error", "updated_at"])
+            retry_at = now + BOUNCE_RETRY_AFTER
+            outbox_rows_update(
+                rows=ours,
+                status=OutboxStatus.PENDING,
+                next_attempt_at=retry_at,
+                last_error=error,
+                **seen,
+            )
         if model is Digest:
             # Not delivered after all: the letters it carried wait for it again
             # (they become "digested" once more when it is sent), or, if it is
             # given up on, for the next digest.
-            Letter.objects.filter(
-                digest_id=row.pk, status=LetterStatus.DIGESTED
-            ).update(status=LetterStatus.AWAITING_DIGEST, sent_at=None)
+            letters_update(
+                letters=Letter.objects.filter(
+                    digest_id=row.pk, status=LetterStatus.DIGESTED
+                ),
+                status=LetterStatus.AWAITING_DIGEST,
+                sent_at=None,
+            )
             if gave_up:
                 digest_record_failed(digest_id=row.pk)
     if gave_up:
         return f"{label} {row.pk} failed: gave up after {row.attempts} attempts"
-    return f"{label} {row.pk} to be retried after {row.next_attempt_at:%Y-%m-%d %H:%M}"
+    return f"{label} {row.pk} to be retried after {retry_at:%Y-%m-%d %H:%M}"
 
 
 def _letters_bounced(row, bounce: Bounce, now) -> list[int]:
@@ -96,7 +112,8 @@ def _letters_bounced(row, bounce: Bounce, now) -> list[int]:
         return [row.pk]
     carried = Letter.objects.filter(digest_id=row.pk, status=LetterStatus.DIGESTED)
     ids = list(carried.values_list("pk", flat=True))
-    Letter.objects.filter(pk__in=ids).update(
+    letters_update(
+        letters=Letter.objects.filter(pk__in=ids),
         status=LetterStatus.BOUNCED,
         bounce_code=bounce.code,
         bounce_diagnostic=bounce.diagnostic,

@@ -25,6 +25,7 @@ from campaign.models import (
     LetterStatus,
     OutboxStatus,
 )
+from campaign.services.letter_counts import letters_update
 from campaign.services.routing import is_personal
 
 logger = logging.getLogger(__name__)
@@ -157,9 +158,13 @@ def _digest_text(*, target: CampaignTarget, new: list[Letter], total: int) -> di
 def digest_record_sent(*, digest_id: int) -> int:
     """The letters the digest carried are delivered (called as it is recorded
     sent, in the same transaction). Returns how many."""
-    return Letter.objects.filter(
-        digest_id=digest_id, status=LetterStatus.AWAITING_DIGEST
-    ).update(status=LetterStatus.DIGESTED, sent_at=timezone.now())
+    return letters_update(
+        letters=Letter.objects.filter(
+            digest_id=digest_id, status=LetterStatus.AWAITING_DIGEST
+        ),
+        status=LetterStatus.DIGESTED,
+        sent_at=timezone.now(),
+    )
 
 
 def digest_record_failed(*, digest_id: int) -> int:

@@ -23,6 +23,7 @@ from campaign.models import (
     Official,
     OutboxStatus,
 )
+from campaign.services.letter_counts import letters_update
 from campaign.services.routing import letter_status_for
 
 logger = logging.getLogger(__name__)
@@ -69,10 +70,9 @@ def official_failing_check(*, official_id: int) -> bool:
         return False
     # New letters are held at creation (signing reads failing_since); these are
     # the ones written before.
-    held = (
-        Letter.objects.filter(_HOLDABLE, official_id=official_id)
-        .select_for_update()
-        .update(status=LetterStatus.HELD_FAILING)
+    held = letters_update(
+        letters=Letter.objects.filter(_HOLDABLE, official_id=official_id),
+        status=LetterStatus.HELD_FAILING,
     )
     logger.warning(
         "official %s flagged failing after %d bounces in a row; %d letters held",
@@ -120,7 +120,7 @@ def officials_failing_clear(*, official_ids: list[int]) -> tuple[int, int]:
             )
             moves.setdefault(status, []).append(pk)
         for status, ids in moves.items():
-            Letter.objects.filter(pk__in=ids).update(status=status)
+            letters_update(letters=Letter.objects.filter(pk__in=ids), status=status)
         to_send = moves.get(LetterStatus.PENDING, [])
         if to_send:
             transaction.on_commit(

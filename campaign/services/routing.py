@@ -16,6 +16,7 @@ from campaign.models import (
     Letter,
     LetterStatus,
 )
+from campaign.services.letter_counts import letters_update
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def _letters_reroute(*, letters, mode: str) -> list[int]:
             if new != status:
                 moves.setdefault(new, []).append(pk)
         for status, ids in moves.items():
-            Letter.objects.filter(pk__in=ids).update(status=status)
+            letters_update(letters=Letter.objects.filter(pk__in=ids), status=status)
         to_send = moves.get(LetterStatus.PENDING, [])
         if to_send:
             transaction.on_commit(

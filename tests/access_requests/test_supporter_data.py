@@ -11,6 +11,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 
 from campaign.models import ConfirmationEmail, Letter, OutboxStatus, Signature
+from campaign.services.privacy import consent_text_create
 from tests.factories import (
     CampaignFactory,
     LetterFactory,
@@ -58,7 +59,10 @@ def ada():
     too."""
     first, second = CampaignFactory(slug="clean-air"), CampaignFactory(slug="parks")
     official = OfficialFactory(name="Minister Ng")
+    agreed = consent_text_create(text="Send my letter to the named officials.")
+    consent_text_create(text="A later wording Ada never saw.")
     one = SignatureFactory(
+        consent_text=agreed,
         campaign=first,
         full_name="Ada Lovelace",
         email="Ada.Lovelace+air@Gmail.com",
@@ -109,6 +113,28 @@ def test_everything_held_about_an_address_across_campaigns(ada):
     assert len(first["letters"]) == 2 and len(first["confirmation_emails"]) == 1
     assert not any("bob" in json.dumps(s) for s in data["signatures"])
     assert Letter.objects.count() == 4  # Bob's letter exists but isn't shown
+
+
+def test_the_consent_wording_they_agreed_to_is_shown_whole(ada):
+    data = supporter_data("adalovelace@gmail.com")
+    by_id = {s["id"]: s for s in data["signatures"]}
+    agreed = ada[0].consent_text
+    assert by_id[ada[0].pk]["consent_text"] == {
+        "id": agreed.pk,
+        "name": f"Version {agreed.version}",
+        "version": agreed.version,
+        "text": "Send my letter to the named officials.",
+        "created_at": json.loads(json.dumps(agreed.created_at, cls=DjangoJSONEncoder)),
+    }
+    assert by_id[ada[1].pk]["consent_text"] is None  # signed before wordings
+
+
+def test_queries_do_not_grow_with_signatures(ada, django_assert_num_queries):
+    # The signatures with their campaigns and wordings, then one query per table
+    # pointing at a signature, however many signatures the address has.
+    tables = sum(not r.many_to_many for r in Signature._meta.related_objects)
+    with django_assert_num_queries(1 + tables):
+        supporter_data("adalovelace@gmail.com")
 
 
 def test_an_unknown_address_is_an_empty_answer():

@@ -98,6 +98,9 @@ def test_default_mode_sends_personal_letters_alone_and_one_digest_each(
         message="letters marked delivered by their digest",
     )
     assert Digest.objects.filter(status="sent").count() == 2
+    # Both ways of delivery counted on each signature (the export's column).
+    delivered = campaign.signatures.values_list("letters_delivered", flat=True)
+    assert list(delivered) == [2] * 53
 
     # Idempotent: nothing new to list, nothing sent.
     call_command("send_digests")

@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from campaign.models import Letter
+from campaign.models import Letter, Signature
 from campaign.models.outbox import LetterStatus
+from campaign.services.letter_counts import letters_update
 from tests.factories import LetterFactory
 from tests.support.compose import ROOT
 from tests.support.worker import database_url
@@ -39,10 +40,15 @@ def test_emails_sent_since_the_dump_are_not_sent_again_after_a_restore():
     updates = psql("-v", f"since={dump_time.isoformat()}", stdin=SENT_SINCE.read_text())
     assert updates.count("UPDATE campaign_letter") == 2
 
-    # The restored database: as the dump had them, before those two were sent.
-    Letter.objects.filter(pk=since.pk).update(status="pending", sent_at=None)
-    Letter.objects.filter(pk=digested.pk).update(
-        status=LetterStatus.AWAITING_DIGEST, sent_at=None
+    # The restored database: as the dump had them, before those two were sent
+    # (their signatures' counts too).
+    letters_update(
+        letters=Letter.objects.filter(pk=since.pk), status="pending", sent_at=None
+    )
+    letters_update(
+        letters=Letter.objects.filter(pk=digested.pk),
+        status=LetterStatus.AWAITING_DIGEST,
+        sent_at=None,
     )
     psql(stdin=updates)
 
@@ -53,3 +59,5 @@ def test_emails_sent_since_the_dump_are_not_sent_again_after_a_restore():
         digested.pk: LetterStatus.DIGESTED,
         waiting.pk: LetterStatus.PENDING,  # still to be sent, as it should be
     }
+    delivered = dict(Signature.objects.values_list("letters__pk", "letters_delivered"))
+    assert delivered == {before.pk: 1, since.pk: 1, digested.pk: 1, waiting.pk: 0}

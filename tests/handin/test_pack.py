@@ -133,7 +133,7 @@ def test_the_csv_neutralises_formulas_exactly_as_the_export_sql_does():
     for n, text in enumerate(texts):
         SignatureFactory(full_name=text, email=f"f{n}@example.com")
     cells = dict(
-        Signature.objects.annotate(cell=exports.text_cell("full_name")).values_list(
+        Signature.objects.annotate(cell=exports.TextCell("full_name")).values_list(
             "full_name", "cell"
         )
     )

@@ -4,6 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaign.models import OutboxMessage, OutboxStatus
+from campaign.services.letter_counts import outbox_rows_update
 
 from .queueing import enqueue
 from .registry import outbox_for
@@ -20,7 +21,8 @@ def outbox_retry(*, model: type[OutboxMessage], ids: list[int]) -> int:
             .filter(pk__in=ids, status=OutboxStatus.FAILED)
             .values_list("pk", flat=True)
         )
-        model.objects.filter(pk__in=retry_ids).update(
+        outbox_rows_update(
+            rows=model.objects.filter(pk__in=retry_ids),
             status=OutboxStatus.PENDING,
             attempts=0,
             next_attempt_at=now,
@@ -35,6 +37,10 @@ def outbox_retry(*, model: type[OutboxMessage], ids: list[int]) -> int:
 def outbox_cancel(*, model: type[OutboxMessage], ids: list[int]) -> int:
     """Pending or failed → cancelled: never sent. A row being sent right now
     cannot be stopped and is left alone. Returns how many were cancelled."""
-    return model.objects.filter(
-        pk__in=ids, status__in=[OutboxStatus.PENDING, OutboxStatus.FAILED]
-    ).update(status=OutboxStatus.CANCELLED, updated_at=timezone.now())
+    return outbox_rows_update(
+        rows=model.objects.filter(
+            pk__in=ids, status__in=[OutboxStatus.PENDING, OutboxStatus.FAILED]
+        ),
+        status=OutboxStatus.CANCELLED,
+        updated_at=timezone.now(),
+    )

@@ -28,6 +28,7 @@ connection was lost): each is conditional on the row's state, or idempotent.
 
 import contextlib
 import enum
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,7 +39,12 @@ from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.utils import timezone
 
 from campaign import emails
-from campaign.models import OutboxMessage, OutboxStatus
+from campaign.models import Letter, OutboxMessage, OutboxStatus, Signature
+from campaign.services.letter_counts import (
+    counted_sql,
+    outbox_rows_update,
+    signatures_letters_recount,
+)
 
 from .policy import Failure, countdown, max_attempts, retry_delay
 from .registry import Outbox
@@ -105,7 +111,8 @@ def claim(outbox: Outbox, ids: list[int]) -> Claim:
             )
             claimed = sorted(ours - waits.keys())
             waits = {pk: free_at for pk, free_at in waits.items() if pk in ours}
-            outbox.model.objects.filter(pk__in=claimed).update(
+            outbox_rows_update(
+                rows=outbox.model.objects.filter(pk__in=claimed),
                 status=OutboxStatus.SENDING,
                 claimed_at=now,
                 attempts=F("attempts") + 1,
@@ -167,24 +174,37 @@ def build(outbox: Outbox, row: OutboxMessage) -> EmailMessage | Failure:
 
 # Once per message sent, so written out: the ORM's update() building this
 # statement costs more CPU than PostgreSQL running it (bench/README.md).
-SENT_SQL = """
+SENT_SET = """
     UPDATE {table} SET status = %(sent)s, sent_at = %(now)s,
         message_id = %(message_id)s, last_error = '', next_attempt_at = NULL,
         updated_at = %(now)s
-    WHERE id = %(id)s
 """
+
+
+@functools.cache
+def _sent_sql(model: type[OutboxMessage], vendor: str) -> str:
+    table = connection.ops.quote_name(model._meta.db_table)
+    update = SENT_SET.replace("{table}", table)
+    if model is Letter and vendor == "postgresql":
+        # The same statement moves the signature's letter counts (letter_counts).
+        locked = f"SELECT id, signature_id, status FROM {table} WHERE id = %(id)s"  # noqa: S608
+        return counted_sql(locked=locked, update=update)
+    return f"{update} WHERE id = %(id)s"
 
 
 def record_sent(outbox: Outbox, row_id: int, message_id: str) -> None:
     # Unconditional: the message did go out. If the sweeper reset this row
     # meanwhile (a very slow send), marking it sent stops a second copy.
-    table = connection.ops.quote_name(outbox.model._meta.db_table)
-    # One statement, unless something changes with the row (a digest's letters):
-    # then both in one transaction. Letters skip it: it costs two queries each.
-    atomically = transaction.atomic() if outbox.on_sent else contextlib.nullcontext()
+    # One statement, unless something changes with the row (a digest's letters;
+    # a letter's counts on SQLite): then all in one transaction. Letters skip it
+    # on PostgreSQL: it costs two queries each.
+    sql = _sent_sql(outbox.model, connection.vendor)
+    recount = outbox.model is Letter and connection.vendor != "postgresql"
+    together = outbox.on_sent or recount
+    atomically = transaction.atomic() if together else contextlib.nullcontext()
     with atomically, connection.cursor() as cursor:
         cursor.execute(
-            SENT_SQL.replace("{table}", table),
+            sql,
             {
                 "sent": OutboxStatus.SENT,
                 "now": timezone.now(),
@@ -194,6 +214,10 @@ def record_sent(outbox: Outbox, row_id: int, message_id: str) -> None:
         )
         if outbox.on_sent:
             outbox.on_sent(row_id)
+        if recount:
+            signatures_letters_recount(
+                signatures=Signature.objects.filter(letters__pk=row_id)
+            )
 
 
 def record_failure(
@@ -221,14 +245,17 @@ def record_failure(
     if permanent:
         status = OutboxStatus.CANCELLED if failure.cancel else OutboxStatus.FAILED
         with transaction.atomic():
-            ours.update(status=status, last_error=error, updated_at=now)
+            outbox_rows_update(
+                rows=ours, status=status, last_error=error, updated_at=now
+            )
             if outbox.on_failed:
                 outbox.on_failed(row_id)
         what = "cancelled" if failure.cancel else "failed for good"
         logger.warning("%s %s (%s)", ref, what, failure.summary)
         return DeliveryResult(Outcome.FAILED)
     delay = retry_delay(attempts) if delay is None else delay
-    ours.update(
+    outbox_rows_update(
+        rows=ours,
         status=OutboxStatus.PENDING,
         next_attempt_at=now + timedelta(seconds=delay),
         last_error=error,
@@ -245,9 +272,10 @@ def release(outbox: Outbox, ids: list[int], claimed_at: datetime) -> None:
     """Rows claimed but never attempted: pending again, due now, the claim's
     attempt taken back. Conditional on our claim, like record_failure."""
     now = timezone.now()
-    outbox.model.objects.filter(
-        pk__in=ids, status=OutboxStatus.SENDING, claimed_at=claimed_at
-    ).update(
+    outbox_rows_update(
+        rows=outbox.model.objects.filter(
+            pk__in=ids, status=OutboxStatus.SENDING, claimed_at=claimed_at
+        ),
         status=OutboxStatus.PENDING,
         attempts=F("attempts") - 1,
         next_attempt_at=now,

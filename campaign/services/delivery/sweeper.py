@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaign.models import OutboxMessage, OutboxStatus
+from campaign.services.letter_counts import outbox_rows_update
 
 from .policy import max_attempts
 from .queueing import enqueue
@@ -53,14 +54,14 @@ def _sweep_one(outbox: Outbox, now: datetime) -> dict[str, int]:
             .values_list("pk", flat=True)[:batch]
         )
         # A row that keeps killing its worker must not loop forever.
-        given_up = model.objects.filter(
-            pk__in=stuck, attempts__gte=max_attempts()
-        ).update(
+        given_up = outbox_rows_update(
+            rows=model.objects.filter(pk__in=stuck, attempts__gte=max_attempts()),
             status=OutboxStatus.FAILED,
             last_error="Gave up: the worker was lost while sending, every attempt.",
             updated_at=now,
         )
-        model.objects.filter(pk__in=stuck, status=OutboxStatus.SENDING).update(
+        outbox_rows_update(
+            rows=model.objects.filter(pk__in=stuck, status=OutboxStatus.SENDING),
             status=OutboxStatus.PENDING,
             next_attempt_at=now,
             last_error="The worker was lost while sending; queued again.",
