@@ -106,6 +106,15 @@ def _unsent_cancel(*, signature_ids: list[int], now) -> int:
     return letters
 
 
+def _letters_lock(*, signature_ids: list[int]) -> None:
+    """Lock the supporters' letters before their signatures. Recording a letter
+    sent (letter_counts.counted_sql) locks the letter, then its signature for
+    the counts; taking them in the same order here means a withdrawal and a
+    worker recording one of its letters wait for each other, never deadlock."""
+    locked = Letter.objects.select_for_update().filter(signature_id__in=signature_ids)
+    list(locked.order_by("pk").values_list("pk", flat=True))
+
+
 def signatures_anonymise(*, signature_ids: list[int]) -> int:
     """Anonymise these signatures, in one transaction; returns how many were
     anonymised now. Idempotent: anonymised ones are skipped; rows another
@@ -113,6 +122,7 @@ def signatures_anonymise(*, signature_ids: list[int]) -> int:
     waits on a supporter confirming."""
     now = timezone.now()
     with transaction.atomic():
+        _letters_lock(signature_ids=signature_ids)
         ids = list(
             Signature.objects.select_for_update(skip_locked=True)
             .filter(pk__in=signature_ids, anonymised_at__isnull=True)
@@ -143,6 +153,7 @@ def signature_withdraw(*, signature_id: int) -> Withdrawal:
     cancelled, no longer counted. Idempotent (a second press changes nothing)."""
     now = timezone.now()
     with transaction.atomic():
+        _letters_lock(signature_ids=[signature_id])
         signature = Signature.objects.select_for_update().get(pk=signature_id)
         counted = signature.status == Signature.Status.CONFIRMED
         cancelled = _unsent_cancel(signature_ids=[signature.pk], now=now)
