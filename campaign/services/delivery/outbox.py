@@ -6,7 +6,8 @@ batch.py runs them for a batch of rows over one SMTP connection.
    transaction holds (SKIP LOCKED: whoever holds one is claiming, sweeping or
    cancelling it), so two workers racing on one row send it once. Letters also
    pass the per-official throttle here: those over the cap stay pending with
-   their slot.
+   their slot. An outbox's hold sets rows aside here too (an update's copies
+   once it is paused or cancelled).
 2. build each email (a message we refuse to build fails for good), then send it
    through Django's email backend, outside any transaction.
 3. record each result right after its send, before the next message: sent
@@ -99,7 +100,7 @@ def claim(outbox: Outbox, ids: list[int]) -> Claim:
         pk: outbox.ref(pk, owner_id)
         for pk, owner_id in due.filter(pk__in=ids).values_list("pk", outbox.owner_id)
     }
-    claimed, waits = [], {}
+    claimed, waits, held = [], {}, {}
     if refs:
         with transaction.atomic():
             waits = outbox.throttle(list(refs), now) if outbox.throttle else {}
@@ -109,6 +110,8 @@ def claim(outbox: Outbox, ids: list[int]) -> Claim:
                 .select_for_update(skip_locked=True)
                 .values_list("pk", flat=True)
             )
+            held = outbox.hold(sorted(ours), now) if outbox.hold and ours else {}
+            ours -= held.keys()
             claimed = sorted(ours - waits.keys())
             waits = {pk: free_at for pk, free_at in waits.items() if pk in ours}
             outbox_rows_update(
@@ -125,6 +128,8 @@ def claim(outbox: Outbox, ids: list[int]) -> Claim:
                     updated_at=now,
                 )
     results = {}
+    for pk, status in held.items():
+        logger.info("%s: not sent: %s with its update", refs[pk], status)
     for pk, free_at in waits.items():
         wait = (free_at - now).total_seconds()
         logger.info(

@@ -21,7 +21,9 @@ from campaign.models import (
     Letter,
     OutboxMessage,
     Receipt,
+    Update,
     UpdateEmail,
+    UpdateEmailStatus,
 )
 from campaign.services import digests
 from campaign.tasks import (
@@ -47,6 +49,10 @@ class Outbox:
     # the rest go ahead. Runs inside the claim transaction, so it may lock rows
     # to make its count exact.
     throttle: Callable[[list[int], datetime], dict[int, datetime]] | None = None
+    # (row_ids, now) -> the rows set aside, each with its new status: run in the
+    # claim transaction on the due rows it has just locked, it moves those that
+    # must not go now out of "pending" (they are skipped); the rest go ahead.
+    hold: Callable[[list[int], datetime], dict[int, str]] | None = None
     # The foreign key log lines name a row by, besides its own id.
     owner: str = "signature"
     # Called with the row's id in the transaction that records it sent, or
@@ -105,14 +111,41 @@ RECEIPTS = Outbox(
     related=("signature",),
     build=emails.receipt_message,
 )
+# A stopped update's copy: paused again, or cancelled, with it.
+_STOPPED = {
+    Update.Status.PAUSED: UpdateEmailStatus.PAUSED,
+    Update.Status.CANCELLED: UpdateEmailStatus.CANCELLED,
+}
+
+
+def _stopped_updates(ids: list[int], now: datetime) -> dict[int, str]:
+    """Copies whose update was paused or cancelled after they were queued.
+    Pause and cancel change only the waiting copies; one being sent then may
+    come back pending (a 4xx retry, a released batch, the sweeper freeing it)
+    and be queued again: it is paused (resume sends it) or cancelled here.
+    The claim holds the copies' locks, so a pause or cancel either committed
+    before (and is seen here) or waits for the claim and finds them sending:
+    those finish, as the admin says."""
+    rows = UpdateEmail.objects.filter(pk__in=ids, update__status__in=_STOPPED)
+    held = {
+        pk: _STOPPED[status] for pk, status in rows.values_list("pk", "update__status")
+    }
+    for status in set(held.values()):
+        UpdateEmail.objects.filter(
+            pk__in=[pk for pk, to in held.items() if to == status]
+        ).update(status=status, updated_at=now)
+    return held
+
+
 # Campaign updates: paced by services/updates/pacing.py, which decides when each
-# row is due; the claim needs no hook.
+# row is due; the claim sets aside the copies of an update since stopped.
 UPDATES = Outbox(
     model=UpdateEmail,
     label="update email",
     task=update_emails_send_task,
     related=("update__campaign", "signature"),
     build=emails.update_message,
+    hold=_stopped_updates,
 )
 OUTBOXES = (LETTERS, CONFIRMATIONS, DIGESTS, RECEIPTS, UPDATES)
 
