@@ -29,6 +29,9 @@ class _Window:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        # Held while publishing: the exit hook waits for a timer that is half-way
+        # through a publish (the process would otherwise end under it).
+        self._publishing = threading.Lock()
         self._ids: list[int] = []
         self._timer: threading.Timer | None = None
 
@@ -45,17 +48,18 @@ class _Window:
                 self._timer.start()
 
     def flush(self) -> None:
-        with self._lock:
-            ids, self._ids = self._ids, []
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer = None
-        if ids:
-            enqueue(CONFIRMATIONS, ids)
+        with self._publishing:
+            with self._lock:
+                ids, self._ids = self._ids, []
+                if self._timer is not None:
+                    self._timer.cancel()
+                self._timer = None
+            if ids:
+                enqueue(CONFIRMATIONS, ids)
 
     def forget(self) -> None:
         """In a forked child: the parent's ids and timer are the parent's."""
-        self._lock = threading.Lock()
+        self._lock, self._publishing = threading.Lock(), threading.Lock()
         self._ids, self._timer = [], None
 
 
