@@ -47,12 +47,15 @@ def handin_zip_write(
     out,
     on_start: Callable[[rows.PackFacts], None] = lambda facts: None,
     on_rows: Callable[[int], None] = lambda n: None,
+    tmp_dir: Path | None = None,
 ) -> rows.PackFacts:
     """Write the zip to the binary file `out`. `on_start(facts)` once the counts
-    are known; `on_rows(n)` as personal letters and table rows are written."""
+    are known; `on_rows(n)` as personal letters and table rows are written. The
+    PDF and CSV are written in a temporary directory inside `tmp_dir` (the
+    system's by default) before they are zipped."""
     fonts = font_set(tuple(settings.HANDIN_FONTS))  # FontMissing before any work
     name = pack_basename(campaign=campaign, official=official)
-    with tempfile.TemporaryDirectory(prefix="handin-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=".handin-", dir=tmp_dir) as tmp:
         pdf_path, csv_path = Path(tmp, f"{name}.pdf"), Path(tmp, f"{name}.csv")
         with (
             open(pdf_path, "wb") as pdf_file,
