@@ -39,10 +39,15 @@ def _domain():
 
 def _shared_address_ids(signatures: QuerySet[Signature]) -> QuerySet:
     """Ids of signatures whose campaign has SHARED_ADDRESS_MIN or more from the
-    same address hash: one sorted pass (a window), not a count per row."""
+    same address hash: one sorted pass (a window), not a count per row, over the
+    campaigns `signatures` are from only (not the whole table). Every signature
+    of those campaigns counts, whatever else `signatures` was filtered by: a
+    crowd is a crowd even when part of it was excluded already."""
     crowd = Window(Count("pk"), partition_by=[F("campaign_id"), F("client_ip_hash")])
+    campaigns = signatures.order_by().values("campaign_id")
     return (
-        signatures.model.objects.exclude(client_ip_hash="")
+        signatures.model.objects.filter(campaign_id__in=campaigns)
+        .exclude(client_ip_hash="")
         .annotate(crowd=crowd)
         .filter(crowd__gte=SHARED_ADDRESS_MIN)
         .values("pk")

@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from ..handin.rows import pack_officials
 from ..handin_views import can_use_packs, pack_progress
 from ..models import Campaign, HandinPack, Official, Signature
 from ..services.handin import handin_pack_delete, handin_pack_request
@@ -115,7 +116,10 @@ class BuildForm(forms.Form):
 
     def __init__(self, *args, campaign: Campaign, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["official"].queryset = campaign.targets.order_by("name")
+        # Its fixed officials and, by postcode, its supporters' representatives.
+        self.fields["official"].queryset = pack_officials(campaign=campaign).order_by(
+            "name", "pk"
+        )
 
 
 def handin_build_view(model_admin, request, pk: int):

@@ -21,11 +21,23 @@ from .pdf import PackPdf
 
 CSV_HEADER = ["No.", "Name", "Town", "Postcode district", "Signed on"]
 PROGRESS_ROWS = 500  # how often on_rows() hears about progress
+RECIPIENTS_NAMED = 3  # more, and the header names the first and counts the rest
 
 
 def pack_basename(*, campaign: Campaign, official: Official | None) -> str:
     parts = [campaign.slug, slugify(official.name) if official else "", "handin"]
     return "-".join(p for p in parts if p)
+
+
+def recipients(officials) -> str:
+    """Who the pack is handed to, for its header: a campaign by postcode may
+    write to hundreds of representatives, which no header line holds."""
+    names = [official.name for official in officials]
+    if not names:
+        return "no official yet"
+    if len(names) > RECIPIENTS_NAMED:
+        return f"{names[0]} and {len(names) - 1:,} other officials"
+    return ", ".join(names)
 
 
 def handin_zip_write(
@@ -35,12 +47,15 @@ def handin_zip_write(
     out,
     on_start: Callable[[rows.PackFacts], None] = lambda facts: None,
     on_rows: Callable[[int], None] = lambda n: None,
+    tmp_dir: Path | None = None,
 ) -> rows.PackFacts:
     """Write the zip to the binary file `out`. `on_start(facts)` once the counts
-    are known; `on_rows(n)` as personal letters and table rows are written."""
+    are known; `on_rows(n)` as personal letters and table rows are written. The
+    PDF and CSV are written in a temporary directory inside `tmp_dir` (the
+    system's by default) before they are zipped."""
     fonts = font_set(tuple(settings.HANDIN_FONTS))  # FontMissing before any work
     name = pack_basename(campaign=campaign, official=official)
-    with tempfile.TemporaryDirectory(prefix="handin-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=".handin-", dir=tmp_dir) as tmp:
         pdf_path, csv_path = Path(tmp, f"{name}.pdf"), Path(tmp, f"{name}.csv")
         with (
             open(pdf_path, "wb") as pdf_file,
@@ -67,7 +82,7 @@ def _write(campaign, official, fonts, pdf_file, csv_file, on_start, on_rows):
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         facts = rows.pack_facts(**scope)
         on_start(facts)
-        who = ", ".join(official.name for official, _ in facts.letters)
+        who = recipients(official for official, _ in facts.letters)
         pdf = PackPdf(
             pdf_file,
             fonts=fonts,

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
-from django.db.models import Exists, Max, Min, OuterRef, QuerySet
+from django.db.models import Exists, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from letters.rendering import RenderedLetter
 
+from ..areas import area_target
 from ..drafting import draft_letter
 from ..models import Campaign, CampaignTarget, Letter, LetterStatus, Official, Signature
 from ..postcodes import postcode_district
@@ -65,13 +66,37 @@ class PackFacts:
     last_signed: date | None
 
 
+def pack_officials(*, campaign: Campaign) -> QuerySet[Official]:
+    """Who a pack can be handed to: the campaign's fixed officials and, in a
+    campaign by postcode, every confirmed supporter's representative."""
+    representatives = Signature.objects.filter(
+        campaign=campaign,
+        status=Signature.Status.CONFIRMED,
+        representative__isnull=False,
+    ).values("representative_id")
+    fixed = CampaignTarget.objects.filter(campaign=campaign).values("official_id")
+    return Official.objects.filter(Q(pk__in=fixed) | Q(pk__in=representatives))
+
+
 def targets_for(*, campaign: Campaign, official: Official | None) -> list:
-    targets = CampaignTarget.objects.filter(campaign=campaign).select_related(
+    """How each of the pack's officials is written to: the campaign's fixed
+    targets, and its representatives as letter creation writes to them (an
+    unsaved target from the campaign's area setting, areas.area_target())."""
+    fixed = CampaignTarget.objects.filter(campaign=campaign).select_related(
         "campaign__letter_template", "official"
     )
+    officials = pack_officials(campaign=campaign).exclude(
+        pk__in=fixed.values("official_id")
+    )
     if official is not None:
-        targets = targets.filter(official=official)
-    return list(targets.order_by("official__name", "official__pk"))
+        fixed = fixed.filter(official=official)
+        officials = officials.filter(pk=official.pk)
+    targets = list(fixed)
+    for representative in officials:
+        target = area_target(campaign=campaign, official=representative)
+        if target is not None:
+            targets.append(target)
+    return sorted(targets, key=lambda t: (t.official.name, t.official.pk))
 
 
 def signatures_writing(

@@ -7,11 +7,17 @@ A redelivery of the same task (acks_late: its worker died) takes the claim over 
 once; anything else only once the heartbeat is HANDIN_STALE_AFTER_SECONDS old,
 which is also when the sweep queues the build again. After MAX_ATTEMPTS starts it
 is marked failed: a pack is never left "building" for ever.
+
+Everything a build writes (the zip, its .part, the PDF and CSV before they are
+zipped: supporters' names all) lives in the pack's own directory,
+MEDIA_ROOT/handin/<pk>/<random>/, so what a killed attempt leaves is found and
+removed when the build is claimed again, fails for good, or the pack is deleted.
 """
 
 import contextlib
 import logging
 import os
+import shutil
 import time
 import uuid
 from datetime import timedelta
@@ -85,6 +91,9 @@ def _claim(pack_id: int, task_id: str) -> HandinPack | None:
     if pack.attempts > MAX_ATTEMPTS:
         _record_failed(pack, task_id, _gave_up(pack.attempts - 1))
         return None
+    # An earlier attempt killed mid-build (SIGKILL runs no cleanup) left its
+    # files; the claim is ours now, so no other build is writing there.
+    _remove_pack_files(pack.pk)
     return pack
 
 
@@ -134,14 +143,17 @@ class _Progress:
 
 
 def handin_pack_build(*, pack_id: int, task_id: str) -> HandinPack | None:
-    """Build a claimed pack into MEDIA_ROOT/handin/<random>/ and record it; a
-    failure is recorded with its reason. Returns the pack, or None when this
+    """Build a claimed pack into MEDIA_ROOT/handin/<pk>/<random>/ and record it;
+    a failure is recorded with its reason. Returns the pack, or None when this
     delivery had nothing to do."""
     pack = _claim(pack_id, task_id)
     if pack is None:
         return None
     basename = pack_basename(campaign=pack.campaign, official=pack.official)
-    name = f"handin/{uuid.uuid4().hex}/{basename}.zip"  # unguessable, for a start
+    # A directory per attempt, unguessable for a start: a build that lost its
+    # claim while still running never writes over its successor's files.
+    attempt = f"{_pack_dir_name(pack.pk)}/{uuid.uuid4().hex}"
+    name = f"{attempt}/{basename}.zip"
     path = Path(settings.MEDIA_ROOT, name)
     partial = path.with_name(f".{path.name}.part")
     progress = _Progress(pack.pk, task_id)
@@ -154,18 +166,20 @@ def handin_pack_build(*, pack_id: int, task_id: str) -> HandinPack | None:
                 out=out,
                 on_start=progress.start,
                 on_rows=progress.add,
+                tmp_dir=path.parent,
             )
         os.replace(partial, path)
     except SoftTimeLimitExceeded:
         limit = settings.HANDIN_TIME_LIMIT_SECONDS
-        _record_failed(pack, task_id, f"The build took longer than {limit} s.")
+        _build_failed(pack, task_id, path, f"The build took longer than {limit} s.")
         return pack
     except (FontMissing, OSError) as exc:
-        _record_failed(pack, task_id, str(exc))
+        _build_failed(pack, task_id, path, str(exc))
         return pack
     except Exception:
         logger.exception("hand-in pack %s failed", pack.pk)
-        _record_failed(pack, task_id, "The build failed; the worker's log says why.")
+        error = "The build failed; the worker's log says why."
+        _build_failed(pack, task_id, path, error)
         return pack
     finally:
         progress.close()
@@ -182,7 +196,7 @@ def handin_pack_build(*, pack_id: int, task_id: str) -> HandinPack | None:
         finished_at=timezone.now(),
     )
     if not done:  # deleted (or given up on) while it was being built
-        _remove_file(name)
+        shutil.rmtree(path.parent, ignore_errors=True)
     logger.info(
         "hand-in pack %s built: %s supporters", pack.pk, facts.supporters,
         extra={"handin_pack_id": pack.pk},
@@ -190,10 +204,20 @@ def handin_pack_build(*, pack_id: int, task_id: str) -> HandinPack | None:
     return pack
 
 
+def _build_failed(pack: HandinPack, task_id: str, path: Path, error: str) -> None:
+    # This attempt's own files go whoever holds the claim now.
+    shutil.rmtree(path.parent, ignore_errors=True)
+    _record_failed(pack, task_id, error)
+
+
 def _record_failed(pack: HandinPack, task_id: str, error: str) -> None:
-    HandinPack.objects.filter(pk=pack.pk, task_id=task_id).exclude(
-        status=_Status.DONE
-    ).update(status=_Status.FAILED, error=error, finished_at=timezone.now())
+    failed = (
+        HandinPack.objects.filter(pk=pack.pk, task_id=task_id)
+        .exclude(status=_Status.DONE)
+        .update(status=_Status.FAILED, error=error, finished_at=timezone.now())
+    )
+    if failed:  # failed for good: whatever earlier attempts left goes too
+        _remove_pack_files(pack.pk)
 
 
 def handin_packs_sweep(*, now=None) -> dict[str, int]:
@@ -201,7 +225,7 @@ def handin_packs_sweep(*, now=None) -> dict[str, int]:
     message was lost) are queued again, or failed after MAX_ATTEMPTS starts."""
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.HANDIN_STALE_AFTER_SECONDS)
-    requeued, failed = [], 0
+    requeued, failed = [], []
     with transaction.atomic():
         packs = HandinPack.objects.select_for_update(skip_locked=True).filter(
             status__in=[_Status.QUEUED, _Status.BUILDING], heartbeat_at__lt=stale
@@ -210,7 +234,7 @@ def handin_packs_sweep(*, now=None) -> dict[str, int]:
             if pack.attempts >= MAX_ATTEMPTS:
                 pack.status, pack.error = _Status.FAILED, _gave_up(pack.attempts)
                 pack.finished_at = now
-                failed += 1
+                failed.append(pack.pk)
             else:
                 pack.status, pack.task_id = _Status.QUEUED, ""
                 requeued.append(pack.pk)
@@ -228,20 +252,29 @@ def handin_packs_sweep(*, now=None) -> dict[str, int]:
             transaction.on_commit(
                 lambda pk=pk: handin_pack_enqueue(pack_id=pk), robust=True
             )
-    return {"requeued": len(requeued), "failed": failed}
+        for pk in failed:  # what its killed attempts left
+            transaction.on_commit(lambda pk=pk: _remove_pack_files(pk), robust=True)
+    return {"requeued": len(requeued), "failed": len(failed)}
 
 
 def handin_pack_delete(*, pack: HandinPack) -> None:
-    """Delete the pack and, once that is committed, its file."""
-    name = pack.file.name
+    """Delete the pack and, once that is committed, its files."""
+    name, pk = pack.file.name, pack.pk
     with transaction.atomic():
         pack.delete()
-        if name:
-            transaction.on_commit(lambda: _remove_file(name), robust=True)
+        transaction.on_commit(lambda: _remove_pack_files(pk, name), robust=True)
 
 
-def _remove_file(name: str) -> None:
-    path = Path(settings.MEDIA_ROOT, name)
-    path.unlink(missing_ok=True)
-    with contextlib.suppress(OSError):  # not empty, or gone already
-        path.parent.rmdir()  # its own random directory
+def _pack_dir_name(pk: int) -> str:
+    return f"handin/{int(pk)}"
+
+
+def _remove_pack_files(pk: int, name: str = "") -> None:
+    """The pack's directory, and `name` where an older build put it (in a
+    random directory of its own, straight under handin/)."""
+    shutil.rmtree(Path(settings.MEDIA_ROOT, _pack_dir_name(pk)), ignore_errors=True)
+    if name:
+        path = Path(settings.MEDIA_ROOT, name)
+        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # not empty, or gone already
+            path.parent.rmdir()

@@ -40,6 +40,10 @@ def worker_waits_on_a_lock() -> bool:
         return cursor.fetchone()[0] > 0
 
 
+def handin_files() -> set[Path]:
+    return {p for p in Path(settings.MEDIA_ROOT, "handin").rglob("*") if p.is_file()}
+
+
 def pack_status(pk: int, *statuses: str):
     def check():
         pack = HandinPack.objects.get(pk=pk)
@@ -113,6 +117,7 @@ def test_a_worker_killed_mid_build_leaves_it_to_the_sweep_which_builds_it_again(
 ):
     campaign = CampaignFactory()
     bulk_signatures(campaign, 5_000, status="confirmed", confirmed_at=timezone.now())
+    before = handin_files()
     pack = handin_service.handin_pack_request(campaign=campaign)
     wait_until(pack_status(pack.pk, "building"), 60, "the worker to claim the build")
     # Deterministic "mid-build": while this test holds the pack's row, the
@@ -123,11 +128,18 @@ def test_a_worker_killed_mid_build_leaves_it_to_the_sweep_which_builds_it_again(
         wait_until(worker_waits_on_a_lock, 60, "the build to wait for the pack's row")
         worker.kill()
         assert kill_worker_database_connections() >= 1
+    # What the killed attempt left (supporters' names: its .part with the PDF
+    # and CSV not yet zipped, or its zip never recorded, as far as it got) is
+    # all in the pack's own directory.
+    left = handin_files() - before
+    pack_dir = Path(settings.MEDIA_ROOT, "handin", str(pack.pk))
     pack.refresh_from_db()
-    assert pack.status == "building" and pack.rows_done < 5_000
     orphaned = broker.hkeys("unacked")  # redelivered by Redis only hours later
     worker.start()
     try:
+        assert pack.status == "building" and pack.rows_done < 5_000
+        assert left and all(pack_dir in path.parents for path in left)
+        assert {path.suffix for path in left} <= {".part", ".pdf", ".csv", ".zip"}
         # Before the heartbeat is stale, the sweep leaves it alone...
         assert handin_service.handin_packs_sweep() == {"requeued": 0, "failed": 0}
         later = timezone.now() + timedelta(
@@ -146,12 +158,18 @@ def test_a_worker_killed_mid_build_leaves_it_to_the_sweep_which_builds_it_again(
     with zipfile.ZipFile(pack.file.path) as archive:
         csv_name = next(n for n in archive.namelist() if n.endswith(".csv"))
         assert archive.read(csv_name).count(b"\r\n") == 5_001
-    # The killed attempt's half-written file was left in its own directory only.
-    assert list(Path(pack.file.path).parent.iterdir()) == [Path(pack.file.path)]
+    # Nothing of the killed attempt remains anywhere under MEDIA_ROOT/handin.
+    assert handin_files() - before == {Path(pack.file.path)}
+    assert list(pack_dir.rglob("*")) == [
+        Path(pack.file.path).parent,
+        Path(pack.file.path),
+    ]
 
 
 @pytest.mark.django_db
-def test_a_build_that_keeps_dying_is_marked_failed_never_left_building():
+def test_a_build_that_keeps_dying_is_marked_failed_never_left_building(
+    django_capture_on_commit_callbacks,
+):
     campaign = CampaignFactory()
     stale = timezone.now() - timedelta(seconds=settings.HANDIN_STALE_AFTER_SECONDS + 1)
     pack = HandinPack.objects.create(
@@ -162,7 +180,13 @@ def test_a_build_that_keeps_dying_is_marked_failed_never_left_building():
         campaign=campaign, status="building", attempts=1, task_id="alive",
         heartbeat_at=timezone.now(),
     )  # fmt: skip
-    assert handin_service.handin_packs_sweep() == {"requeued": 0, "failed": 1}
+    # What its killed attempts left (as the kill test above shows them).
+    leftover = Path(settings.MEDIA_ROOT, "handin", str(pack.pk), "a1", ".x.zip.part")
+    leftover.parent.mkdir(parents=True, exist_ok=True)
+    leftover.write_text("Ada Lovelace")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert handin_service.handin_packs_sweep() == {"requeued": 0, "failed": 1}
+    assert not leftover.parent.parent.exists()
     pack.refresh_from_db()
     assert pack.status == "failed"
     assert "interrupted 3 times" in pack.error
@@ -188,6 +212,7 @@ def test_deleting_a_pack_deletes_its_file(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         handin_service.handin_pack_delete(pack=pack)
     assert not path.exists() and not path.parent.exists()
+    assert not Path(settings.MEDIA_ROOT, "handin", str(pack.pk)).exists()
     assert not HandinPack.objects.exists()
 
 
@@ -262,3 +287,33 @@ def test_the_pack_list_costs_the_same_queries_for_one_pack_or_many(staff_client)
                 campaign=campaign, official=official, built_by=staff_client.user
             )
     assert queries() == one
+
+
+@pytest.mark.django_db
+def test_a_builds_temporary_files_are_in_its_pack_directory_and_cleared_on_claim(
+    monkeypatch,
+):
+    campaign = CampaignFactory()
+    bulk_signatures(campaign, 3, status="confirmed", confirmed_at=timezone.now())
+    pack = HandinPack.objects.create(campaign=campaign)
+    pack_dir = Path(settings.MEDIA_ROOT, "handin", str(pack.pk))
+    # An earlier attempt, killed: its files stay until the build is claimed again.
+    stale = pack_dir / "killed" / ".handin-x" / "save-handin.csv"
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_text("Ada Lovelace")
+    during = []
+    start = handin_service._Progress.start
+
+    def look(progress, facts):  # mid-build: what is on disk, and where
+        during.extend(handin_files())
+        start(progress, facts)
+
+    monkeypatch.setattr(handin_service._Progress, "start", look)
+    outside = handin_files() - set(pack_dir.rglob("*"))
+    handin_service.handin_pack_build(pack_id=pack.pk, task_id="t")
+    pack.refresh_from_db()
+    assert pack.status == "done"
+    written = {p for p in during if p not in outside}
+    assert {p.suffix for p in written} == {".part", ".pdf", ".csv"}
+    assert all(pack_dir in p.parents for p in written) and stale not in written
+    assert handin_files() - outside == {Path(pack.file.path)}

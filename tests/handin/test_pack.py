@@ -151,10 +151,11 @@ def test_a_build_runs_the_same_few_queries_however_many_supporters(
 
     small = handin_campaign_create(supporters=40, slug="small")
     big = handin_campaign_create(supporters=400, slug="big")
-    # The targets; the cover's span and three counts; the cursors of the personal
-    # letters and of the table; the savepoint around them (in a test).
+    # The targets and the representatives; the cover's span and three counts;
+    # the cursors of the personal letters and of the table; the savepoint
+    # around them (in a test).
     for handin, supporters in ((small, 40), (big, 400)):
-        with django_assert_num_queries(9):
+        with django_assert_num_queries(10):
             facts = handin_zip_write(
                 campaign=handin.campaign, official=None, out=_io.BytesIO()
             )

@@ -6,7 +6,12 @@ from django.urls import reverse
 
 from campaign import selectors
 from campaign.models import Signature
-from campaign.vetting import SHARED_ADDRESS_MIN, Suspicion, signatures_looking_fake
+from campaign.vetting import (
+    SHARED_ADDRESS_MIN,
+    Suspicion,
+    _shared_address_ids,
+    signatures_looking_fake,
+)
 from tests.factories import CampaignFactory, SignatureFactory
 
 pytestmark = pytest.mark.django_db
@@ -138,3 +143,27 @@ def test_select_all_across_pages_posts_the_filter_not_every_id(signers, staff_cl
     assert sorted(excluded.values_list("pk", flat=True)) == sorted(
         s.pk for s in signers["crowd"]
     )
+
+
+def test_the_shared_address_count_reads_only_the_filtered_campaigns(
+    signers, django_assert_num_queries
+):
+    """A crowd on another campaign is neither found nor counted (the window runs
+    over the filtered campaigns' signatures, not the whole table)."""
+    here = signers["crowd"][0].campaign
+    elsewhere = CampaignFactory()
+    crowd_elsewhere = [
+        SignatureFactory(campaign=elsewhere, status="confirmed", client_ip_hash="h9")
+        for _ in range(SHARED_ADDRESS_MIN)
+    ]
+    ours = Signature.objects.filter(campaign=here)
+    with django_assert_num_queries(1):
+        ids = set(_shared_address_ids(ours).values_list("pk", flat=True))
+    assert ids == {s.pk for s in signers["crowd"]}
+    # Filtered further (one person), the crowd is still counted in full.
+    one = Signature.objects.filter(pk=signers["crowd"][0].pk)
+    assert set(_shared_address_ids(one).values_list("pk", flat=True)) == ids
+    both = Signature.objects.filter(campaign__in=[here, elsewhere])
+    assert set(_shared_address_ids(both).values_list("pk", flat=True)) == ids | {
+        s.pk for s in crowd_elsewhere
+    }

@@ -7,7 +7,8 @@ from tqdm import tqdm
 
 from campaign.handin.archive import handin_zip_write
 from campaign.handin.fonts import FontMissing
-from campaign.models import Campaign, CampaignTarget
+from campaign.handin.rows import pack_officials
+from campaign.models import Campaign
 
 
 class Command(BaseCommand):
@@ -23,8 +24,9 @@ class Command(BaseCommand):
             "--official",
             type=int,
             metavar="ID",
-            help="The official's id (their primary key): only their supporters "
-            "and their letter. Default: every supporter, every official's letter.",
+            help="The official's id (their primary key), a fixed official or a "
+            "supporter's representative: only their supporters and their letter. "
+            "Default: every supporter, every official's letter.",
         )
         parser.add_argument("--output", required=True, help="The zip to write.")
 
@@ -33,16 +35,14 @@ class Command(BaseCommand):
             campaign = Campaign.objects.get(slug=slug)
         except Campaign.DoesNotExist:
             raise CommandError(f"No campaign with slug {slug!r}.") from None
-        target = None
-        if official is not None:
-            target = (
-                CampaignTarget.objects.select_related("official")
-                .filter(campaign=campaign, official_id=official)
-                .first()
-            )
-            if target is None:
+        official_id, official = official, None
+        if official_id is not None:
+            # A fixed official or, by postcode, a supporter's representative.
+            official = pack_officials(campaign=campaign).filter(pk=official_id).first()
+            if official is None:
                 raise CommandError(
-                    f"Official {official} is not one of {slug!r}'s officials."
+                    f"Official {official_id} is not one of {slug!r}'s officials "
+                    "or its supporters' representatives."
                 )
         bar = tqdm(unit=" rows", desc=slug, file=options.get("stderr") or sys.stderr)
 
@@ -58,7 +58,7 @@ class Command(BaseCommand):
             with bar, open(partial, "wb") as out:
                 facts = handin_zip_write(
                     campaign=campaign,
-                    official=target and target.official,
+                    official=official,
                     out=out,
                     on_start=start,
                     on_rows=bar.update,
