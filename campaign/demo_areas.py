@@ -22,7 +22,10 @@ from .models import (
 )
 from .postcodes import UNIT, postcode_keys
 from .services.pages import campaign_pages_invalidate
-from .services.postcode_imports import postcode_generation_next
+from .services.postcode_imports import (
+    postcode_generation_next,
+    postcode_partition_create,
+)
 
 SLUG = "quillford-bus-routes"
 TEMPLATE_NAME = "Quillford: save the night buses (demo)"
@@ -85,6 +88,7 @@ def demo_areas_load(*, template) -> tuple[Campaign, bool]:
         if campaign is not None:
             return campaign, False
         generation = postcode_generation_next()
+        postcode_partition_create(generation=generation)
         dataset = PostcodeDataset.objects.create(
             name=DATASET,
             version=DATASET_VERSION,

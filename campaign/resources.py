@@ -33,6 +33,9 @@ class _KeyedResource(resources.ModelResource):
 
     def before_import_row(self, row, row_number=None, **kwargs) -> None:
         value = str(row.get(self.key) or "").strip()
+        # The lookup (and the saved key) read the row, not this local: without
+        # the write-back, "mp-1 " would be a new official beside mp-1.
+        row[self.key] = value
         if not value:
             raise ValidationError({self.key: f"The {self.key} column is required."})
         first = self._seen.setdefault(value, row_number)
@@ -98,6 +101,7 @@ class OfficialResource(_KeyedResource):
 
 class _OfficialByExternalId(widgets.ForeignKeyWidget):
     def clean(self, value, row=None, **kwargs):
+        value = value.strip() if isinstance(value, str) else value  # as the key
         try:
             return super().clean(value, row, **kwargs)
         except Official.DoesNotExist:

@@ -169,3 +169,19 @@ def test_every_way_in_refuses_an_unsigned_letter_with_the_same_message():
             consent_to_send=True,
         )
     assert service.value.message_dict == {"letter_body": [UNSIGNED_MESSAGE]}
+
+
+# --- small modules -------------------------------------------------------------------
+
+MODULE_LINES = 300  # STYLE.md: small modules
+
+
+def test_every_application_module_is_under_300_lines():
+    long = {
+        str(path.relative_to(ROOT)): n
+        for package in ("campaign", "letters")
+        for path in (ROOT / package).rglob("*.py")
+        if "migrations" not in path.parts
+        and (n := len(path.read_text().splitlines())) >= MODULE_LINES
+    }
+    assert long == {}, "split these modules: " + ", ".join(long)

@@ -4,7 +4,8 @@ postcode needs (how organisers use them: docs/organiser.md)."""
 from django.contrib import admin
 from import_export.admin import ImportExportMixin
 
-from ..models import Area, PostcodeDataset
+from .. import official_pages
+from ..models import Area, AreaTargeting, PostcodeDataset
 from ..resources import AreaResource
 
 
@@ -16,6 +17,32 @@ class WithRequest(ImportExportMixin):
             **super().get_import_resource_kwargs(request, **kwargs),
             "request": request,
         }
+
+
+class AreaTargetingInline(admin.StackedInline):
+    """On the campaign's page (campaigns.py)."""
+
+    model = AreaTargeting
+    fields = ["dataset", "delivery_mode", "send_days", "send_from", "send_until"]
+    extra = 0
+    max_num = 1
+    verbose_name = "by postcode: also write to each supporter's own representative"
+    verbose_name_plural = verbose_name
+
+
+@admin.action(
+    description="Revoke the representatives' page links (campaigns by postcode)",
+    permissions=["change"],
+)
+def revoke_area_page_links(modeladmin, request, queryset):
+    """A campaign action (campaigns.py)."""
+    ids = list(queryset.values_list("pk", flat=True))
+    revoked = official_pages.area_links_revoke(campaign_ids=ids)
+    modeladmin.message_user(
+        request,
+        f"Links revoked for {revoked} campaign(s) by postcode: old links now "
+        "show “not found”; the next digests carry new ones.",
+    )
 
 
 @admin.register(Area)

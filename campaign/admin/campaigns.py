@@ -23,7 +23,7 @@ from ..services.failing import officials_failing_clear
 from ..services.pages import campaign_pages_invalidate
 from ..services.retention import campaign_closing_record
 from ..services.routing import area_letters_reroute, target_letters_reroute
-from .areas import WithRequest
+from .areas import AreaTargetingInline, WithRequest, revoke_area_page_links
 from .handin import handin_build_view
 from .pages import RefreshesCampaignPages
 from .replies import ResponseRatesMixin
@@ -76,15 +76,6 @@ class OfficialAdmin(
 
     def pages_invalidate(self, pks: list[int]) -> None:
         campaign_pages_invalidate(official_ids=pks)
-
-
-class AreaTargetingInline(admin.StackedInline):
-    model = AreaTargeting
-    fields = ["dataset", "delivery_mode", "send_days", "send_from", "send_until"]
-    extra = 0
-    max_num = 1
-    verbose_name = "by postcode: also write to each supporter's own representative"
-    verbose_name_plural = verbose_name
 
 
 class TargetInline(admin.TabularInline):
@@ -190,20 +181,7 @@ class CampaignAdmin(RefreshesCampaignPages, ResponseRatesMixin, admin.ModelAdmin
     ]
     exclude = ["targets"]
     inlines = [TargetInline, AreaTargetingInline]
-    actions = ["revoke_area_page_links"]
-
-    @admin.action(
-        description="Revoke the representatives' page links (campaigns by postcode)",
-        permissions=["change"],
-    )
-    def revoke_area_page_links(self, request, queryset):
-        ids = list(queryset.values_list("pk", flat=True))
-        revoked = official_pages.area_links_revoke(campaign_ids=ids)
-        self.message_user(
-            request,
-            f"Links revoked for {revoked} campaign(s) by postcode: old links now "
-            "show “not found”; the next digests carry new ones.",
-        )
+    actions = [revoke_area_page_links]
 
     def get_changelist(self, request, **kwargs):
         return CampaignChangeList

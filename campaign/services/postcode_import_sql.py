@@ -51,3 +51,15 @@ SELECT %(dataset)s, %(generation)s, k, a.id FROM (
     SELECT DISTINCT split_part(key, ' ', 1), code FROM qp_postcode_rows
 ) u JOIN campaign_area a ON a.code = u.code
 """  # noqa: S608
+
+
+# The partitions of generations no dataset reads any more (an uncommitted
+# import's new partition is not attached yet for anyone else).
+UNUSED = """
+SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+WHERE i.inhparent = 'campaign_postcodearea'::regclass
+  AND c.relname ~ '^campaign_postcodearea_g[0-9]+$'
+  AND NOT EXISTS (SELECT 1 FROM campaign_postcodedataset d
+                  WHERE 'campaign_postcodearea_g' || d.generation = c.relname)
+ORDER BY c.relname
+"""

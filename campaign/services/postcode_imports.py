@@ -6,9 +6,12 @@ column per CSV column, so any spreadsheet export loads as it is), normalised and
 checked there in SQL, and written as the dataset's next generation into a table of
 its own, whose primary key is then built in one pass (index maintenance row by row
 cost 70 % of the time). That table is attached as a partition of PostcodeArea
-(partitioned by generation, migration 0010), the dataset row is switched to it and
-the old generation's partition dropped. Lookups meanwhile read the old generation;
-they wait only for the few milliseconds between the attach and the commit. A bad
+(partitioned by generation, migration 0012) and the dataset row is switched to it.
+Lookups read the old generation until the commit and the new one after it, never
+waiting for the import: the attach locks only the new table (it would lock a
+default partition too, which is why PostcodeArea has none: migration 0015). The
+old generation's partition is dropped after the commit, in a transaction of its
+own, because dropping a partition locks the whole table until the commit. A bad
 file raises PostcodeImportError before the switch and changes nothing. Memory
 stays flat whatever the file's size: the file streams into COPY.
 """
@@ -26,7 +29,7 @@ from django.db import OperationalError, connection, models, transaction
 from django.utils import timezone
 
 from campaign.models import Area, PostcodeDataset
-from campaign.services.postcode_import_sql import DROP, INSERT, NORMALISE
+from campaign.services.postcode_import_sql import DROP, INSERT, NORMALISE, UNUSED
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +121,7 @@ def postcode_dataset_import(
         dataset, _ = PostcodeDataset.objects.select_for_update().get_or_create(
             name=name, defaults={"version": version}
         )
-        old, generation = dataset.generation, postcode_generation_next()
+        generation = postcode_generation_next()
         # ON COMMIT DROP waits for the outermost commit: inside a caller's
         # transaction (a test's) a second import would find them still there.
         cursor.execute(DROP)
@@ -170,26 +173,19 @@ def postcode_dataset_import(
             f"ADD CONSTRAINT {partition}_bound CHECK (generation = {generation})"
         )
         step("index")
-        # From here to the commit, lookups wait (the attach and the drop lock
-        # the table): milliseconds, unless something holds it; then give up.
+        # The attach waits for other imports' attaches and drops only (SHARE
+        # UPDATE EXCLUSIVE on the table): give up if one holds it long.
         cursor.execute("SET LOCAL lock_timeout = '10s'")
         try:
             cursor.execute(
                 f"ALTER TABLE campaign_postcodearea ATTACH PARTITION {partition} "
                 f"FOR VALUES IN ({generation})"
             )
-            cursor.execute(f"DROP TABLE IF EXISTS {_partition(old)}")
         except OperationalError as exc:
             raise PostcodeImportError(
                 "The postcode table stayed busy for 10 seconds; nothing was "
                 "changed. Try again."
             ) from exc
-        # Rows written without a partition of their own (the demo's).
-        cursor.execute(
-            "DELETE FROM campaign_postcodearea_default "
-            "WHERE dataset_id = %s AND generation = %s",
-            [dataset.pk, old],
-        )
         dataset.version, dataset.generation = version, generation
         dataset.finest_level, dataset.postcodes = finest, stored
         dataset.imported_at = timezone.now()
@@ -197,6 +193,7 @@ def postcode_dataset_import(
         cursor.execute(DROP)
         step("switch")
     step("commit")
+    postcode_generations_drop()
     with connection.cursor() as cursor:
         # Fresh statistics for the planner after millions of new rows.
         cursor.execute(f"ANALYZE {partition}")
@@ -214,6 +211,32 @@ def postcode_dataset_import(
 
 def _partition(generation: int) -> str:
     return f"campaign_postcodearea_g{int(generation)}"
+
+
+def postcode_generations_drop() -> None:
+    """Drop the partitions no dataset reads. The drop locks the table (lookups
+    wait) for milliseconds; if running statements hold it for more than a second
+    the partitions stay, unread, for the next import to drop."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '1s'")
+            cursor.execute(UNUSED)
+            for (table,) in cursor.fetchall():  # names matched above, our own
+                cursor.execute(f"DROP TABLE {table}")
+    except OperationalError:
+        logger.warning("old postcode generations left for the next import")
+
+
+def postcode_partition_create(*, generation: int) -> None:
+    """The partition for rows written with the ORM (the demo's): PostcodeArea
+    has no default partition, whose lock every attach would take (lookups would
+    wait on it). Nothing to do elsewhere (SQLite)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TABLE {_partition(generation)} PARTITION OF "
+                f"campaign_postcodearea FOR VALUES IN ({int(generation)})"
+            )
 
 
 def postcode_generation_next() -> int:

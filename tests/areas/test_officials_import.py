@@ -127,7 +127,9 @@ def test_areas_import_with_their_official_by_external_id(staff_client):
         dry_run(staff_client, "official", csv_file(*OFFICIALS)),
     )
     areas = csv_file(
-        "E01,Northtown,mp-1", "E02,Southtown,", header="code,name,official_external_id"
+        "E01 ,Northtown, mp-1 ",
+        "E02,Southtown,",
+        header="code,name,official_external_id",
     )
     confirm(staff_client, "area", dry_run(staff_client, "area", areas))
     assert dict(Area.objects.values_list("code", "official__name")) == {
@@ -158,3 +160,25 @@ def test_officials_export_with_their_external_id(staff_client):
     exported = staff_client.post(url, values).content.decode()
     assert exported.splitlines()[0].startswith("external_id,name,position")
     assert "mp-2,Sam South" in exported
+
+
+def test_a_reimport_whose_keys_have_stray_spaces_updates_the_same_officials(
+    staff_client,
+):
+    confirm(
+        staff_client,
+        "official",
+        dry_run(staff_client, "official", csv_file(*OFFICIALS)),
+    )
+    first = {o.external_id: o.pk for o in Official.objects.all()}
+    spaced = [
+        OFFICIALS[0].replace("mp-1,", " mp-1 ,", 1),
+        OFFICIALS[1].replace("mp-2,", "mp-2\t,", 1).replace("sam@", "sam.south@"),
+        OFFICIALS[2],
+    ]
+    preview = dry_run(staff_client, "official", csv_file(*spaced))
+    assert row_kinds(preview) == ["skip", "update", "skip"]
+    assert "not in this file" not in text(preview)
+    confirm(staff_client, "official", preview)
+    assert {o.external_id: o.pk for o in Official.objects.all()} == first
+    assert Official.objects.get(pk=first["mp-2"]).email == "sam.south@example.org"

@@ -14,6 +14,7 @@ from django.db import connection, connections
 from campaign.areas import postcode_areas
 from campaign.models import Area, PostcodeArea, PostcodeDataset
 from campaign.postcodes import DISTRICT, SECTOR, UNIT
+from campaign.services.postcode_import_sql import DROP
 from campaign.services.postcode_imports import PostcodeImportError
 from tests.areas.conftest import ROWS, csv_bytes, import_rows
 from tests.support.waiting import wait_until
@@ -161,50 +162,85 @@ def test_the_command_reports_and_refuses_with_a_clear_message(areas, tmp_path, c
     assert PostcodeDataset.objects.get().version == date(2026, 8, 1)
 
 
-def test_lookups_succeed_while_an_import_is_swapping(transactional_db, areas):
-    """The import pauses in its transaction once the new generation's rows are
-    written and being indexed (the long part); another connection's lookup still
-    answers from the old generation, at once."""
-    dataset = import_rows(ROWS).dataset
-    deleted, release = threading.Event(), threading.Event()
-    errors = []
+LOOKUP_BOUND = 3  # seconds; a lookup takes milliseconds, on a busy machine more
 
-    def pause_after_delete(execute, sql, params, many, context):
+
+def _look(dataset, postcode: str) -> list[str]:
+    return codes(postcode_areas(dataset_id=dataset.pk, postcode=postcode))
+
+
+def test_lookups_succeed_while_an_import_is_swapping(transactional_db, areas):
+    """The import is held twice in its transaction: once its new generation's
+    rows are written and being indexed (the long part), and once the swap's
+    statements (attach, dataset switched) have run, just before the commit.
+    Both times another connection's lookup answers from the old generation
+    within a bound; after the commit it answers from the new one."""
+    dataset = import_rows(ROWS).dataset
+    old = dataset.generation
+    held = {"ADD PRIMARY KEY": threading.Event(), DROP: threading.Event()}
+    release = {marker: threading.Event() for marker in held}
+    errors, statements = [], []
+
+    def hold(execute, sql, params, many, context):
         result = execute(sql, params, many, context)
+        statements.append(sql)
+        marker = None
         if "ADD PRIMARY KEY" in sql:
-            deleted.set()
-            release.wait(20)
+            marker = "ADD PRIMARY KEY"
+        # The staging tables are dropped first thing too: the second hold is at
+        # their drop after the index, the transaction's last statement.
+        elif sql == DROP and held["ADD PRIMARY KEY"].is_set():
+            marker = DROP
+        if marker:
+            held[marker].set()
+            release[marker].wait(20)
         return result
 
     def reimport():
         try:
-            with connection.execute_wrapper(pause_after_delete):
+            with connection.execute_wrapper(hold):
                 import_rows([("SW1A 1AA", "E02")])
         except Exception as exc:  # reported below
             errors.append(exc)
         finally:
             connections.close_all()
 
+    def look_elsewhere(postcode: str) -> list[str]:
+        """A lookup on a connection of its own, answering within the bound (a
+        lookup waiting on a lock would wait for the release, 20 s)."""
+        answers = []
+
+        def look():
+            try:
+                answers.append(_look(dataset, postcode))
+            finally:
+                connections.close_all()
+
+        threading.Thread(target=look, daemon=True).start()
+        return wait_until(lambda: answers, LOOKUP_BOUND, f"a lookup of {postcode}")[0]
+
     importer = threading.Thread(target=reimport)
     importer.start()
     try:
-        assert deleted.wait(20), errors
-        # A lookup from this thread (its own connection) sees the old rows.
-        assert codes(postcode_areas(dataset_id=dataset.pk, postcode="SW1A1AA")) == [
-            "E01"
-        ]
-        assert codes(postcode_areas(dataset_id=dataset.pk, postcode="N1")) == [
-            "E01",
-            "E02",
-        ]
+        assert held["ADD PRIMARY KEY"].wait(20), errors
+        assert look_elsewhere("SW1A1AA") == ["E01"]
+        assert look_elsewhere("N1") == ["E01", "E02"]
+        release["ADD PRIMARY KEY"].set()
+        assert held[DROP].wait(20), errors
+        assert any("ATTACH PARTITION" in sql for sql in statements)
+        # Not committed yet: the dataset still has its old generation.
+        dataset.refresh_from_db()
+        assert dataset.generation == old
+        assert look_elsewhere("SW1A1AA") == ["E01"]
+        assert look_elsewhere("N1") == ["E01", "E02"]
     finally:
-        release.set()
+        for event in release.values():
+            event.set()
         importer.join(20)
     assert errors == []
-    wait_until(
-        lambda: (
-            codes(postcode_areas(dataset_id=dataset.pk, postcode="SW1A1AA")) == ["E02"]
-        ),
-        5,
-        "the new generation after commit",
-    )
+    assert _look(dataset, "SW1A1AA") == ["E02"]
+    assert _look(dataset, "SW1A") == ["E02"]
+    assert _look(dataset, "N1") == []  # the old generation is gone
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)", [f"campaign_postcodearea_g{old}"])
+        assert cursor.fetchone() == (None,)  # dropped after the commit
