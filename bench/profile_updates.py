@@ -7,10 +7,11 @@ in-process, without PostgreSQL or a network (those are bench/updates.py's).
 Its own database (default qp_b_profile_updates, dropped at the end): one update
 and --copies rows, loaded as the sender loads them (outbox.load). Then, --runs
 times, each copy through what the worker does between the claim and the record:
-outbox.build (the message, its checks, the MIME flattening) and Django's SMTP
-backend's _send (sanitize_address, as_bytes) with a connection that drops the
-bytes. Prints the median CPU milliseconds per copy (process time: less swayed by
-other processes on a busy machine than the wall clock).
+outbox.build (the message and its checks) and the SMTP backend's _send
+(campaign/smtp.py: the envelope's addresses, the MIME flattening) with a
+connection that drops the bytes. Prints the median CPU milliseconds per copy
+(process time: less swayed by other processes on a busy machine than the wall
+clock).
 """
 
 import argparse
@@ -42,12 +43,12 @@ def main() -> None:
         f"{args.server}/{args.db}", SITE_URL="https://quillpost.example.org"
     )
     setup_django(env, migrate=True)
-    from django.core.mail.backends.smtp import EmailBackend
     from django.db import connection
 
     from campaign.models import UpdateEmail
     from campaign.services.delivery import outbox as delivery
     from campaign.services.delivery.registry import outbox_for
+    from campaign.smtp import EmailBackend
 
     try:
         campaign = campaign_with_supporters("profile", args.copies)

@@ -1,17 +1,19 @@
 """campaign/mime.py: the quick header folding writes exactly the bytes compat32
 writes, for any header value, and a whole update email flattens the same with a
-hostile, long or non-ASCII name. Pure: no database."""
+hostile, long or non-ASCII name; the envelope's addresses are what Django's
+sanitize_address makes them. No database."""
 
 from datetime import UTC, datetime
 from email.policy import compat32
 
 import pytest
+from django.core.mail.message import sanitize_address
 from hypothesis import given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from campaign import emails
-from campaign.mime import QUICK_FOLDING
+from campaign.mime import QUICK_FOLDING, envelope_address
 from campaign.models import Campaign, Signature, Update, UpdateEmail
 from campaign.services.delivery.outbox import build
 from campaign.services.delivery.registry import outbox_for
@@ -104,3 +106,59 @@ def test_a_name_with_a_line_break_is_still_refused():
     failure = build(outbox_for(UpdateEmail), copy("Ada\r\nBcc: eve@example.net"))
     assert not isinstance(failure, emails.EmailMessage)
     assert failure.permanent and "line breaks" in failure.detail
+
+
+def sanitised(address):
+    try:
+        return sanitize_address(address, "utf-8")
+    except Exception as exc:  # both must refuse alike
+        return type(exc)
+
+
+@examples(max_examples=60, deadline=None)
+@given(
+    address=st.one_of(
+        st.emails(),
+        st.from_regex(r"[a-z.+\-]{1,12}@[A-Za-z0-9.\-]{1,70}", fullmatch=True),
+        st.text(alphabet=st.sampled_from('ab.@ <>"\r\né-'), max_size=30),
+    )
+)
+def test_envelope_address_is_djangos_sanitize_address(address):
+    try:
+        quick = envelope_address(address, "utf-8")
+    except Exception as exc:
+        quick = type(exc)
+    assert quick == sanitised(address)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "bounces+u7-abcdefghijklmnop@quillpost.example.org",
+        "Zoe.O'Brien+news@Example.COM",
+        "zoë@example.com",
+        "a..b@example.com",
+        "ada@" + "x" * 64 + ".example.com",
+        "Ada <ada@example.com>",
+        "ada@example.com\r\nRCPT TO:<eve@example.net>",
+    ],
+)
+def test_envelope_address_edge_cases(address):
+    try:
+        quick = envelope_address(address, "utf-8")
+    except Exception as exc:
+        quick = type(exc)
+    assert quick == sanitised(address)
+    assert "\n" not in str(quick)
+
+
+def test_the_site_sends_through_the_quick_backend(smtp):
+    from django.core.mail import EmailMessage, get_connection
+
+    with get_connection() as mail:
+        assert type(mail).__module__ == "campaign.smtp"
+        mail.send_messages(
+            [EmailMessage("Hi", "Body", "bounces@example.org", ["zoe@example.com"])]
+        )
+    [received] = smtp.wait_for(count=1)
+    assert received["To"] == "zoe@example.com"
