@@ -121,7 +121,7 @@ def smtp_server():
 def smtp(smtp_server, settings):
     """The session's SMTP server, emptied, and this process's mail pointed at it."""
     smtp_server.reset()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_BACKEND = "campaign.smtp.EmailBackend"
     settings.EMAIL_HOST = smtp_server.host
     settings.EMAIL_PORT = smtp_server.port
     yield smtp_server
