@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 import redis
-from benchlib import OUT, ROOT, add_database_arguments, admin_sql
+from benchlib import OUT, ROOT, add_database_arguments, admin_sql, django_env
 from delivery import CountingSink, raw_smtplib, start_worker, stop_worker
 
 
@@ -204,17 +204,16 @@ def main() -> None:
     )
     sink = CountingSink()
     sink.controller.start()
-    env = {
-        "DATABASE_URL": f"{args.server}/{args.db}",
-        "CELERY_BROKER_URL": args.broker,
-        "DJANGO_SECRET_KEY": "bench-only-not-secret",
-        "DJANGO_DEBUG": "0",
-        "EMAIL_HOST": sink.controller.hostname,
-        "EMAIL_PORT": str(sink.controller.port),
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "UPDATE_SEND_RATE_PER_MINUTE": "0",
-        "SITE_URL": "https://quillpost.example.org",
-    }
+    # A real broker and SMTP server (the bench's own), as bench/delivery.py.
+    env = django_env(
+        f"{args.server}/{args.db}",
+        CELERY_BROKER_URL=args.broker,
+        EMAIL_HOST=sink.controller.hostname,
+        EMAIL_PORT=str(sink.controller.port),
+        EMAIL_ALLOW_TEST_SINK=None,
+        UPDATE_SEND_RATE_PER_MINUTE="0",
+        SITE_URL="https://quillpost.example.org",
+    )
     os.environ.update(env)
     import django
 
