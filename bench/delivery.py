@@ -174,8 +174,10 @@ def raw_smtplib(sink: CountingSink, messages: list[tuple[str, str, bytes]]) -> f
     return time.perf_counter() - start
 
 
-def main() -> None:
-    args = parse_args()
+def sending_bench_start(args, **overrides) -> tuple[redis.Redis, CountingSink, dict]:
+    """What a sending bench (this one, bench/updates.py) starts with: its empty
+    broker database, its database created afresh, a counting SMTP sink, and the
+    site's environment pointing at all three (plus `overrides`)."""
     broker = redis.Redis.from_url(args.broker)
     if broker.dbsize():
         sys.exit(f"{args.broker} is not empty; pick another --broker or flush it.")
@@ -186,13 +188,22 @@ def main() -> None:
     )
     sink = CountingSink()
     sink.controller.start()
-    # A real broker and SMTP server; the worker logs each letter, as deployed.
     env = django_env(
         f"{args.server}/{args.db}",
         CELERY_BROKER_URL=args.broker,
         EMAIL_HOST=sink.controller.hostname,
         EMAIL_PORT=str(sink.controller.port),
         EMAIL_ALLOW_TEST_SINK=None,
+        **overrides,
+    )
+    return broker, sink, env
+
+
+def main() -> None:
+    args = parse_args()
+    # A real broker and SMTP server; the worker logs each letter, as deployed.
+    broker, sink, env = sending_bench_start(
+        args,
         DJANGO_ALLOWED_HOSTS=None,
         DJANGO_SECURE_SSL_REDIRECT=None,
         DJANGO_SECURE_COOKIES=None,

@@ -37,9 +37,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import redis
-from benchlib import OUT, ROOT, add_database_arguments, admin_sql, django_env
-from delivery import CountingSink, raw_smtplib, start_worker, stop_worker
+from benchlib import OUT, ROOT, add_database_arguments, admin_sql
+from delivery import (
+    raw_smtplib,
+    sending_bench_start,
+    start_worker,
+    stop_worker,
+)
 
 
 def parse_args():
@@ -194,25 +198,9 @@ def deliver_once(campaign, sink, worker_pid: int) -> dict:
 
 def main() -> None:
     args = parse_args()
-    broker = redis.Redis.from_url(args.broker)
-    if broker.dbsize():
-        sys.exit(f"{args.broker} is not empty; pick another --broker or flush it.")
-    admin_sql(
-        args.server,
-        f'DROP DATABASE IF EXISTS "{args.db}"',
-        f'CREATE DATABASE "{args.db}"',
-    )
-    sink = CountingSink()
-    sink.controller.start()
     # A real broker and SMTP server (the bench's own), as bench/delivery.py.
-    env = django_env(
-        f"{args.server}/{args.db}",
-        CELERY_BROKER_URL=args.broker,
-        EMAIL_HOST=sink.controller.hostname,
-        EMAIL_PORT=str(sink.controller.port),
-        EMAIL_ALLOW_TEST_SINK=None,
-        UPDATE_SEND_RATE_PER_MINUTE="0",
-        SITE_URL="https://quillpost.example.org",
+    broker, sink, env = sending_bench_start(
+        args, UPDATE_SEND_RATE_PER_MINUTE="0", SITE_URL="https://quillpost.example.org"
     )
     os.environ.update(env)
     import django
