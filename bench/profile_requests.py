@@ -182,11 +182,12 @@ def sign_probe():
     The rest of a POST is the view, the form and the middleware."""
     from itertools import count
 
+    from campaign.demo import DEMO_SLUG
     from campaign.models import Campaign
     from campaign.services.delivery import confirmation_enqueue
     from campaign.services.signing import campaign_sign
 
-    campaign = Campaign.objects.select_related("letter_template").get()
+    campaign = Campaign.objects.select_related("letter_template").get(slug=DEMO_SLUG)
     numbers = count()
     fields = {name: SIGN_FIELDS[name] for name in ("full_name", "postcode")}
 
