@@ -4,13 +4,13 @@ Every request goes to 127.0.0.1, and every run is bounded in time."""
 
 import asyncio
 import json
-import re
 import statistics
 import subprocess
 import time
 import urllib.request
 from collections import Counter
 from contextlib import contextmanager
+from html.parser import HTMLParser
 from urllib.parse import quote, urlencode
 
 import psycopg2
@@ -69,16 +69,65 @@ def throwaway_site(args, *, port: int):
             admin_sql(args.server, drop)
 
 
+class _SignFormFields(HTMLParser):
+    """The fields a browser submits from the page's #sign-form, as it shows them:
+    hidden and text inputs with their values, ticked boxes, textareas' text (the
+    campaign's letter), the submit button pressed. No email: each POST adds one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: list[tuple[str, str]] = []
+        self._in_form = False
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        a = dict(attrs)
+        if tag == "form":
+            self._in_form = a.get("id") == "sign-form"
+        elif not self._in_form or not a.get("name"):
+            return
+        elif tag == "textarea":
+            self._textarea = a["name"]
+            self.fields.append((a["name"], ""))
+        elif tag == "input" and a.get("type") not in ("checkbox", "radio", "email"):
+            self.fields.append((a["name"], a.get("value") or ""))
+        elif tag == "input" and "checked" in a:
+            self.fields.append((a["name"], a.get("value") or "on"))
+        elif tag == "button" and a["name"] == "sign":
+            self.fields.append((a["name"], a.get("value") or ""))
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea is not None:
+            name, text = self.fields[-1]
+            self.fields[-1] = (name, text + data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "textarea":
+            self._textarea = None
+        elif tag == "form":
+            self._in_form = False
+
+
 def sign_form(base: str, path: str) -> tuple[str, str]:
-    """One visitor's CSRF cookie and form token, fetched once and reused by every
-    POST (Django accepts a token with its cookie as often as it is sent): returns
-    the Cookie header and the form body without an email."""
+    """One visitor's CSRF cookie and filled-in form, fetched once and reused by
+    every POST (Django accepts a token with its cookie as often as it is sent):
+    returns the Cookie header and the form body without an email. The body is
+    what a browser sends, the campaign's letter included (about 4 kB)."""
     with urllib.request.urlopen(base + path, timeout=10) as response:  # noqa: S310
         page = response.read().decode()
         cookies = response.headers.get_all("Set-Cookie")
     cookie = next(c.split(";")[0] for c in cookies if c.startswith("csrftoken="))
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
-    return cookie, urlencode({"csrfmiddlewaretoken": token, **SIGN_FIELDS})
+    return cookie, urlencode(browser_form(page))
+
+
+def browser_form(page: str) -> list[tuple[str, str]]:
+    """The sign form's fields as a browser posts them from `page` (its CSRF token
+    included), with SIGN_FIELDS typed in; no email."""
+    parser = _SignFormFields()
+    parser.feed(page)
+    typed = {**SIGN_FIELDS}
+    fields = [(name, typed.pop(name, value)) for name, value in parser.fields]
+    return fields + list(typed.items())
 
 
 def run_wrk(url: str, *lua_args: str, duration: int, connections: int, threads: int):

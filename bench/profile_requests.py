@@ -35,7 +35,7 @@ from collections import defaultdict
 from urllib.parse import urlencode
 
 from benchlib import OUT, add_database_arguments, setup_django
-from loadlib import SIGN_FIELDS, throwaway_site
+from loadlib import SIGN_FIELDS, browser_form, throwaway_site
 from profile_areas import profiled
 
 
@@ -65,9 +65,8 @@ class Requests:
         self.page_url = f"/campaigns/{DEMO_SLUG}/"
         self.visitor = Client()
         self.signer = Client(enforce_csrf_checks=True)
-        page = self.signer.get(self.page_url)  # the CSRF cookie and token
-        self.token = page.content.decode().split('name="csrfmiddlewaretoken" value="')
-        self.token = self.token[1].split('"')[0]
+        page = self.signer.get(self.page_url)  # the CSRF cookie and the form
+        self.form = browser_form(page.content.decode())
         self.n = 0
 
     def hello(self):
@@ -79,11 +78,7 @@ class Requests:
 
     def sign(self):
         self.n += 1
-        data = {
-            **SIGN_FIELDS,
-            "csrfmiddlewaretoken": self.token,
-            "email": f"profile-{time.time_ns()}-{self.n}@example.com",
-        }
+        data = [*self.form, ("email", f"profile-{time.time_ns()}-{self.n}@example.com")]
         # Form-encoded, as browsers and wrk send it (the test client's default,
         # multipart, costs the CSRF check several times as much to parse).
         body = urlencode(data)

@@ -21,19 +21,20 @@ page (a campaign's own, or what a supporter typed into a form shown again) can
 pose as one.
 
 Freshness: each campaign has a version in the cache; admin edits of the campaign,
-its letter template or its officials change it after commit
-(services/pages.py: campaign_pages_invalidate), and a page rendered under an older
-version is not served. A page is also dropped after CAMPAIGN_PAGE_CACHE_SECONDS
-and at the campaign's next opening or closing time, so time-based changes show.
-The version is read right after the campaign row, before the rest of the page is
-read; an edit committed between the two is seen at the latest after the TTL.
+its template or its officials change it after commit (services/pages.py:
+campaign_pages_invalidate); a page rendered under an older version is not served.
+A page is also dropped after CAMPAIGN_PAGE_CACHE_SECONDS and at the campaign's
+next opening or closing time. The version is read right after the campaign row:
+an edit committed before the rest of the page is read shows after the TTL.
 
 Each process also keeps the pages it served (`_local`), checked against the
-cache's version on every view.
+cache's version on every view, and by sign POSTs once a second per campaign: a
+signing taken in the second after another process's edit is no worse than one in
+flight during it (confirming checks the campaign again; letters go to the
+targets as they are then).
 
 Only anonymous GETs and HEADs are served from here; a page with a form bound to
-what someone typed (errors, a preview) is rendered by the same code and filled in
-at once, never stored.
+what someone typed (errors, a preview) is filled in at once, never stored.
 """
 
 import re
@@ -88,6 +89,7 @@ def current_version(*, campaign_id: int) -> str:
 def versions_bump(*, campaign_ids: list[int]) -> None:
     """Make every stored page of these campaigns stale (called after commit)."""
     cache.set_many({_version_key(pk): _new_version() for pk in campaign_ids}, None)
+    _matched.clear()  # this process's sign POSTs see the edit at once
 
 
 @dataclass(frozen=True)
@@ -158,10 +160,7 @@ def source_slots(slots: dict[str, str]) -> dict[str, str]:
 
 def fill(request: HttpRequest, skeleton: Skeleton, *, count: int) -> HttpResponse:
     """The page for this response: the skeleton with its slots filled in."""
-    values = {
-        "csrf_token": get_token(request),
-        "stamp": bot_traps.new_stamp(),
-    }
+    values = {"csrf_token": get_token(request), "stamp": bot_traps.new_stamp()}
     # Each visitor's own source, escaped: it is what they (or a link) sent.
     source = sources.source_initial(request)
     values.update({slot: escape(source[name]) for slot, name in _SOURCE_SLOTS.items()})
@@ -186,16 +185,27 @@ def servable(request: HttpRequest) -> bool:
     return not request.user.is_authenticated
 
 
-# Each process keeps the pages it last served, so a warm view fetches only the
-# version and the count (one round trip of a few bytes) instead of the ~30 kB page;
-# a copy whose version no longer matches the cache's is never served.
+# Each process keeps the pages it last served: a warm view fetches the version and
+# the count (a few bytes), not the ~30 kB page, and never serves an old version.
 _local: dict[str, _Stored] = {}
 _LOCAL_MAX = 200  # pages; more campaigns than this: the oldest are forgotten
+# When each last matched the cache's version, for sign POSTs: the round trip was
+# a sixteenth of a POST's CPU (redis-py's machinery: bench/README.md).
+_matched: dict[str, float] = {}
+SIGNING_RECHECK_SECONDS = 1.0
+
+
+def forget_local() -> None:
+    """Drop this process's copies (tests, after emptying the cache)."""
+    _local.clear()
+    _matched.clear()
 
 
 def _remember(slug: str, stored: _Stored) -> None:
     if slug not in _local and len(_local) >= _LOCAL_MAX:
-        del _local[next(iter(_local))]
+        oldest = next(iter(_local))
+        del _local[oldest]
+        _matched.pop(oldest, None)
     _local[slug] = stored
 
 
@@ -226,6 +236,7 @@ def _current(slug: str, *extra_keys: str) -> tuple[_Stored | None, dict]:
             return None, {}
     if version is None or stored.version != version:
         return None, {}
+    _matched[slug] = now
     return stored, cached
 
 
@@ -252,9 +263,12 @@ def cached_response(request: HttpRequest, *, slug: str) -> HttpResponse | None:
 
 def cached_signing(*, slug: str) -> CachedSigning | None:
     """The campaign, its active targets and the consent wording as the current
-    cached page shows them, for a sign POST: no query, one cache round trip.
-    None when there is no current page; the caller reads them itself."""
-    stored, _ = _current(slug)
+    cached page shows them, for a sign POST: no query, and a cache round trip at
+    most every SIGNING_RECHECK_SECONDS. None: no current page (read them)."""
+    now, stored = time.time(), _local.get(slug)
+    recent = now - _matched.get(slug, float("-inf")) < SIGNING_RECHECK_SECONDS
+    if stored is None or now >= stored.valid_until or not recent:
+        stored, _ = _current(slug)
     if stored is None:
         return None
     return CachedSigning(stored.skeleton.campaign, stored.targets, stored.consent)

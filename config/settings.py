@@ -381,7 +381,7 @@ DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=100)
 # A web process's confirmation emails of this many seconds go to the worker as one
 # task (campaign/services/delivery/coalescing.py); 0: each at once.
 DELIVERY_PUBLISH_WINDOW_SECONDS = env.float(
-    "DELIVERY_PUBLISH_WINDOW_SECONDS", default=0.05
+    "DELIVERY_PUBLISH_WINDOW_SECONDS", default=0.2
 )
 # Campaign updates to supporters (campaign/services/updates/) go out at most this
 # fast (per update being sent), so a mailshot does not trip the mail provider's

@@ -11,56 +11,43 @@ in one SQL statement on PostgreSQL (campaign/services/signing.py calls it).
 When the address has signed (the unique constraint on campaign and normalised
 address), or another request is inserting it right now, PostgreSQL waits for
 that one and inserts neither row: no savepoint, no failed statement to roll
-back, and the caller locks the existing signature instead. The statement is
-built once per process from the models' fields; each row's values are prepared
-by the fields themselves, as the ORM's INSERT does (defaults, auto_now_add). The
-ORM building two INSERTs cost more CPU than PostgreSQL running them
-(bench/README.md). Other databases (the quick start's SQLite) take two ORM
+back; the caller then locks the existing signature (signature_locked()). The
+statement is built once per process from the models' fields; each row's values
+are prepared by the fields themselves, as the ORM's INSERT does (defaults,
+auto_now_add). The ORM building two INSERTs cost more CPU than PostgreSQL running
+them (bench/README.md). Other databases (the quick start's SQLite) take two ORM
 INSERTs.
+
+Outside a transaction (a sign POST) the statement commits by itself, and it is a
+prepared statement: PostgreSQL parses and plans it once per connection, not on
+every POST, and no BEGIN or COMMIT round trip goes with it. Together that was a
+third of the database's CPU per signing (bench/README.md). Inside a transaction
+it is sent as plain SQL: a prepared statement gone missing (a connection reset
+under a pooler) is then re-prepared and retried, which an aborted transaction
+would not allow.
 """
 
 from functools import cache
 
-from django.db import IntegrityError, connection
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Field, Model
 from django.db.models.constants import OnConflict
 
 from campaign.models import ConfirmationEmail, Signature
 
 
-def signature_insert(
-    *, signature: Signature, email: ConfirmationEmail
-) -> Signature | None:
+def signature_insert(*, signature: Signature, email: ConfirmationEmail) -> bool:
     """Insert a first signing and its email (unsaved, email.signature unset) and
-    return None; or return the address's existing signature for this campaign,
-    locked until the transaction ends, and insert nothing. Call inside a
-    transaction: the email is the one its commit hands to the worker."""
-    for _ in range(2):  # the existing row can be deleted between the two statements
-        if _inserted(signature, email):
-            return None
-        existing = (
-            Signature.objects.select_for_update()
-            .filter(
-                campaign_id=signature.campaign_id,
-                email_normalised=signature.email_normalised,
-            )
-            .first()
-        )
-        if existing is not None:
-            return existing
-    raise IntegrityError("The signature could neither be inserted nor found.")
-
-
-# Where the one statement works (a data-modifying WITH, ON CONFLICT).
-ONE_STATEMENT_VENDORS = ("postgresql",)
-
-
-def _inserted(signature: Signature, email: ConfirmationEmail) -> bool:
+    return True; or return False, inserting nothing, when the address has signed
+    this campaign. Outside a transaction both rows are committed on return."""
     if connection.vendor not in ONE_STATEMENT_VENDORS:
         return _inserted_by_orm(signature, email)
     values = _values(signature, _fields(Signature)) + _values(email, _email_fields())
     with connection.cursor() as cursor:
-        cursor.execute(_statement(), values)
+        if connection.in_atomic_block:
+            cursor.execute(_statement(), values)
+        else:
+            _execute_prepared(cursor, values)
         row = cursor.fetchone()
     if row is None:
         return False
@@ -71,23 +58,69 @@ def _inserted(signature: Signature, email: ConfirmationEmail) -> bool:
     return True
 
 
+def signature_locked(*, signature: Signature) -> Signature | None:
+    """The signature `signature`'s address has for its campaign, locked until the
+    transaction ends; None if it was removed since the insert found it."""
+    return (
+        Signature.objects.select_for_update()
+        .filter(
+            campaign_id=signature.campaign_id,
+            email_normalised=signature.email_normalised,
+        )
+        .first()
+    )
+
+
+# Where the one statement works (a data-modifying WITH, ON CONFLICT).
+ONE_STATEMENT_VENDORS = ("postgresql",)
+
+# The prepared statement's name, and the attribute of the connection wrapper that
+# says which database connection it was prepared on (a reconnect loses it).
+_PREPARED = "quillpost_signature_insert"
+_PREPARED_ON = "_quillpost_signature_insert_on"
+_NO_SUCH_STATEMENT = "26000"  # SQLSTATE invalid_sql_statement_name
+
+
+def _execute_prepared(cursor, values: list) -> None:
+    raw = connection.connection
+    if getattr(connection, _PREPARED_ON, None) is not raw:
+        _prepare(cursor)
+    try:
+        cursor.execute(_execute(), values)
+    except DatabaseError as exc:
+        # Gone on the server (DISCARD ALL, a pooler handing over another
+        # session): autocommit, so nothing was written and nothing aborted.
+        if getattr(exc.__cause__, "pgcode", None) != _NO_SUCH_STATEMENT:
+            raise
+        _prepare(cursor)
+        cursor.execute(_execute(), values)
+
+
+def _prepare(cursor) -> None:
+    # Holding the connection object itself: compared by identity, and never
+    # garbage-collected while named here, so a new connection can't pass for it.
+    cursor.execute(f"PREPARE {_PREPARED} AS {_numbered(_statement())}")
+    setattr(connection, _PREPARED_ON, connection.connection)
+
+
 def _inserted_by_orm(signature: Signature, email: ConfirmationEmail) -> bool:
     """The same in two statements. Django's public bulk_create() cannot say
     whether a row was inserted, so this uses the queryset's _insert(), which
     save() and bulk_create() are built on."""
     opts = Signature._meta
-    rows = Signature.objects._insert(
-        [signature],
-        fields=_fields(Signature),
-        returning_fields=[opts.pk],
-        on_conflict=OnConflict.IGNORE,
-    )
-    if not (rows and rows[0]):
-        return False
-    signature.pk = rows[0][0]
-    signature._state.adding, signature._state.db = False, connection.alias
-    email.signature = signature
-    email.save(force_insert=True)
+    with transaction.atomic():  # both rows or neither, as the one statement
+        rows = Signature.objects._insert(
+            [signature],
+            fields=_fields(Signature),
+            returning_fields=[opts.pk],
+            on_conflict=OnConflict.IGNORE,
+        )
+        if not (rows and rows[0]):
+            return False
+        signature.pk = rows[0][0]
+        signature._state.adding, signature._state.db = False, connection.alias
+        email.signature = signature
+        email.save(force_insert=True)
     return True
 
 
@@ -131,3 +164,15 @@ def _statement() -> str:
         f" RETURNING {quote(emails.pk.column)},"
         f" {quote(emails.get_field('signature').column)}"
     )
+
+
+def _numbered(statement: str) -> str:
+    """The statement with PostgreSQL's $1, $2, … for the driver's %s."""
+    first, *rest = statement.split("%s")
+    return first + "".join(f"${n}{text}" for n, text in enumerate(rest, start=1))
+
+
+@cache
+def _execute() -> str:
+    placeholders = ", ".join(["%s"] * _statement().count("%s"))
+    return f"EXECUTE {_PREPARED} ({placeholders})"

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from campaign import areas, privacy, selectors
@@ -26,7 +26,7 @@ from campaign.models import (
 from campaign.selectors import ConfirmationState, SigningState
 from campaign.services import delivery
 from campaign.services.letter_creation import letters_create_for
-from campaign.services.signature_insert import signature_insert
+from campaign.services.signature_insert import signature_insert, signature_locked
 from campaign.services.supporter_emails import (
     supporter_email_enqueue,
     supporter_email_write,
@@ -130,14 +130,9 @@ def campaign_sign(
         exclude=["campaign", "consent_text", "area", "representative"]
     )
 
-    with transaction.atomic():
-        # A first signing's email is rendered when sent (campaign/emails.py).
-        email = ConfirmationEmail(template="confirm", site_url=settings.SITE_URL)
-        existing = signature_insert(signature=signature, email=email)
-        if existing is None:
-            supporter_email_enqueue(confirmation_id=email.pk, coalesce=True)
-        else:
-            _resend_if_due(signature=existing)
+    # A first signing's email is rendered when sent (campaign/emails.py).
+    email = ConfirmationEmail(template="confirm", site_url=settings.SITE_URL)
+    existing = _signature_store(signature=signature, email=email)
     repeat = existing is not None
     signature = existing or signature
     # Ids only, here and below: names, emails and tokens stay out of logs.
@@ -151,6 +146,24 @@ def campaign_sign(
         },
     )
     return signature
+
+
+def _signature_store(
+    *, signature: Signature, email: ConfirmationEmail
+) -> Signature | None:
+    """Store a first signing and hand its email to the worker (None); or return
+    the address's existing signature, reminded if a reminder is due."""
+    for _ in range(2):  # a withdrawal can remove the existing row in between
+        # In a request, outside any transaction, this one statement commits by
+        # itself, and the email is handed on at once (on_commit runs it now).
+        if signature_insert(signature=signature, email=email):
+            supporter_email_enqueue(confirmation_id=email.pk, coalesce=True)
+            return None
+        with transaction.atomic():
+            if (existing := signature_locked(signature=signature)) is not None:
+                _resend_if_due(signature=existing)
+                return existing
+    raise IntegrityError("The signature could neither be inserted nor found.")
 
 
 def _representative(*, campaign: Campaign, area: Area | None) -> Official | None:

@@ -15,8 +15,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from campaign import privacy, selectors
-from campaign.models import Signature
+from campaign import page_cache, privacy, selectors
+from campaign.models import Campaign, Signature
+from campaign.selectors import ConfirmationState
+from campaign.services.signing import ConfirmationRefused, signature_confirm
 from tests.factories import SignatureFactory
 from tests.pages.sign_form import form_data
 from tests.support.http import csrf_token_in, text
@@ -177,12 +179,11 @@ def test_query_budget_cold_view_warm_view_and_sign_post(
         seen(client, page_url)
     with django_assert_num_queries(0):  # page and count from the cache
         seen(client, page_url)
-    # The campaign and its targets come with the cached page; then the
-    # transaction (a savepoint here, inside the test's own transaction; BEGIN
-    # and COMMIT in production) around one statement: the signature's INSERT …
-    # ON CONFLICT DO NOTHING and its email's INSERT (rendered when sent), in a
-    # WITH (campaign/services/signature_insert.py).
-    with django_assert_num_queries(3):
+    # The campaign and its targets come with the cached page; then one
+    # statement: the signature's INSERT … ON CONFLICT DO NOTHING and its email's
+    # INSERT (rendered when sent), in a WITH, committed by itself in production
+    # (campaign/services/signature_insert.py; tests/signing/test_sign_path.py).
+    with django_assert_num_queries(1):
         response = client.post(page_url, form_data())
     assert response.status_code == 302
     assert Signature.objects.get().confirmation_emails.count() == 1
@@ -192,8 +193,8 @@ def test_a_sign_post_without_a_cached_page_reads_the_campaign(
     client, page_url, campaign, django_assert_num_queries
 ):
     privacy.consent_text_current()  # as above: cached, and not the POST's
-    # The campaign with its template; EXISTS active targets; the transaction.
-    with django_assert_num_queries(5):
+    # The campaign with its template; EXISTS active targets; the one statement.
+    with django_assert_num_queries(3):
         response = client.post(page_url, form_data())
     assert response.status_code == 302
 
@@ -208,6 +209,30 @@ def test_a_sign_post_after_an_admin_closes_the_campaign_is_refused(
     assert response.status_code == 403
     assert "This campaign has closed" in text(response)
     assert not Signature.objects.exists()
+
+
+def test_sign_posts_see_another_process_s_edit_within_the_recheck_interval(
+    visitor, page_url, campaign
+):
+    """This process's own edits show at once (above); another's, which only
+    changes the version in the cache, within SIGNING_RECHECK_SECONDS. What is
+    signed in between cannot be confirmed on a closed campaign."""
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        seen(visitor, page_url)  # this process's copy matches the version now
+        # Another process's admin closes the campaign.
+        Campaign.objects.filter(pk=campaign.pk).update(status="closed")
+        cache.set(page_cache._version_key(campaign.pk), "edited elsewhere", None)
+        taken = visitor.post(page_url, form_data(email="in-between@example.com"))
+        assert taken.status_code == 302
+        clock.shift(page_cache.SIGNING_RECHECK_SECONDS)
+        refused = visitor.post(page_url, form_data(email="after@example.com"))
+    assert refused.status_code == 403
+    assert "This campaign has closed" in text(refused)
+    signature = Signature.objects.get()
+    assert signature.email == "in-between@example.com"
+    with pytest.raises(ConfirmationRefused) as refusal:
+        signature_confirm(token=signature.token)
+    assert refusal.value.state is ConfirmationState.CLOSED
 
 
 def test_a_sign_post_after_the_closing_time_is_refused(client, page_url, campaign):

@@ -3,8 +3,15 @@ signing and its email in one statement on PostgreSQL, two ORM INSERTs elsewhere;
 the same rows and the same answers either way. And the signing's emails,
 rendered when sent with the links of the site they were asked for at."""
 
-import pytest
+from datetime import timedelta
 
+import psycopg2
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from campaign import privacy
 from campaign.emails import UnsendableMessage
 from campaign.models import ConfirmationEmail, Signature
 from campaign.services import signature_insert
@@ -65,3 +72,78 @@ def test_a_row_naming_no_signing_email_fails_as_unsendable(campaign):
     row.save()
     with pytest.raises(UnsendableMessage):
         as_sent(row)
+
+
+# What the insert and its transaction show of themselves (Django logs BEGIN and
+# COMMIT with the queries); the signing's reads (the campaign's targets) aside.
+_WRITE_PATH = {"PREPARE", "EXECUTE", "BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"}
+
+
+def _statements_of(action, kinds=_WRITE_PATH) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        action()
+    words = [query["sql"].split(" ", 1)[0] for query in queries]
+    return [word for word in words if word in kinds]
+
+
+def test_outside_a_transaction_a_signing_is_one_prepared_statement_that_commits(
+    transactional_db, campaign
+):
+    """A request's path: no BEGIN or COMMIT, and the statement parsed and planned
+    once per connection (PREPARE), then only EXECUTE."""
+    privacy.consent_text_current()  # cached: every signing's, not this one's
+    connection.close()  # a new connection, as after a deploy
+    assert _statements_of(lambda: sign(campaign, email="a@example.com")) == [
+        "PREPARE",
+        "EXECUTE",
+    ]
+    assert _statements_of(lambda: sign(campaign, email="b@example.com")) == ["EXECUTE"]
+    # Committed by itself: another connection sees both rows of each.
+    other = psycopg2.connect(**connection.get_connection_params())
+    try:
+        with other.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM campaign_signature s JOIN"
+                " campaign_confirmationemail e ON e.signature_id = s.id"
+            )
+            assert cursor.fetchone()[0] == 2
+    finally:
+        other.close()
+
+
+def test_a_prepared_statement_lost_on_the_server_or_with_the_connection_is_made_again(
+    transactional_db, campaign
+):
+    privacy.consent_text_current()
+    sign(campaign, email="a@example.com")
+    # A pooler handing the session on, or a script, can drop it on the server.
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    statements = _statements_of(lambda: sign(campaign, email="b@example.com"))
+    assert statements == ["EXECUTE", "PREPARE", "EXECUTE"]
+    connection.close()  # a new connection never has it
+    statements = _statements_of(lambda: sign(campaign, email="c@example.com"))
+    assert statements == ["PREPARE", "EXECUTE"]
+    assert Signature.objects.count() == ConfirmationEmail.objects.count() == 3
+
+
+def test_a_repeat_outside_a_transaction_locks_and_reminds_in_one_transaction(
+    transactional_db, campaign
+):
+    privacy.consent_text_current()
+    first = sign(campaign, email="a@example.com")
+    ConfirmationEmail.objects.update(created_at=timezone.now() - timedelta(hours=2))
+    kinds = _WRITE_PATH | {"SELECT", "INSERT"}
+    statements = _statements_of(lambda: sign(campaign, email="A@example.com"), kinds)
+    # The insert finds the address taken (and commits nothing); then the lock,
+    # the last email's time and the reminder, in one transaction.
+    start = statements.index("EXECUTE")
+    assert statements[start:] == [
+        "EXECUTE",
+        "BEGIN",
+        "SELECT",
+        "SELECT",
+        "INSERT",
+        "COMMIT",
+    ]
+    assert first.confirmation_emails.count() == 2

@@ -4,7 +4,7 @@ process commits within DELIVERY_PUBLISH_WINDOW_SECONDS go out as one task.
 Publishing a Celery task costs a sign POST more CPU than anything else it does
 (building the message, kombu's producer and Redis client: bench/README.md). Under
 a spike, when that matters, one task for the few signings of a window costs what
-one did; a quiet site waits the window (50 ms by default) for an email nobody
+one did; a quiet site waits the window (200 ms by default) for an email nobody
 reads that fast. 0 publishes each at once, as every other kind of row is.
 
 What a window risks is what the outbox already covers: ids not yet published
