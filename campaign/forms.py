@@ -17,7 +17,7 @@ from letters.rendering import (
 )
 from letters.text import normalise_newlines
 
-from . import areas, selectors, sources
+from . import areas, quick_copy, selectors, sources
 from .models import Campaign, ConsentText, Signature
 from .privacy import consent_text_current
 from .validators import validate_postcode, validate_single_line, validate_text_block
@@ -38,16 +38,16 @@ def validate_signer_email(value: str) -> None:
     validate_email(value)
 
 
-class SignerEmailField(forms.EmailField):
+class SignerEmailField(quick_copy.EmailField):
     default_validators = [validate_signer_email]
 
 
 class SignForm(forms.Form):
-    full_name = forms.CharField(
+    full_name = quick_copy.CharField(
         label="Full name",
         max_length=_limit("full_name"),
         validators=[validate_single_line],
-        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        widget=quick_copy.TextInput(attrs={"autocomplete": "name"}),
         error_messages={
             "required": "Enter your full name.",
             "max_length": MAX_LENGTH_MESSAGE,
@@ -57,45 +57,45 @@ class SignForm(forms.Form):
         label="Email address",
         max_length=_limit("email"),
         help_text="We email you a link to confirm. Nothing is sent until you do.",
-        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        widget=quick_copy.EmailInput(attrs={"autocomplete": "email"}),
         error_messages={
             "required": "Enter your email address.",
             "invalid": "Enter an email address like name@example.com.",
             "max_length": MAX_LENGTH_MESSAGE,
         },
     )
-    postcode = forms.CharField(
+    postcode = quick_copy.CharField(
         label="Postcode",
         max_length=_limit("postcode"),
         validators=[validate_single_line, validate_postcode],
-        widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
+        widget=quick_copy.TextInput(attrs={"autocomplete": "postal-code"}),
         error_messages={
             "required": "Enter your postcode.",
             "max_length": MAX_LENGTH_MESSAGE,
         },
     )
-    town = forms.CharField(
+    town = quick_copy.CharField(
         label="Town (optional)",
         required=False,
         max_length=_limit("town"),
         validators=[validate_single_line],
-        widget=forms.TextInput(attrs={"autocomplete": "address-level2"}),
+        widget=quick_copy.TextInput(attrs={"autocomplete": "address-level2"}),
         error_messages={"max_length": MAX_LENGTH_MESSAGE},
     )
-    personal_paragraph = forms.CharField(
+    personal_paragraph = quick_copy.CharField(
         label="Your own paragraph (optional)",
         required=False,
         max_length=Signature._meta.get_field("personal_paragraph").max_length,
         validators=[validate_text_block],
-        widget=forms.Textarea(attrs={"rows": 4}),
+        widget=quick_copy.Textarea(attrs={"rows": 4}),
         help_text="A few sentences in your own words, added to the letter.",
         error_messages={"max_length": MAX_LENGTH_MESSAGE},
     )
-    letter_body = forms.CharField(
+    letter_body = quick_copy.CharField(
         label="Your letter",
         max_length=Signature._meta.get_field("letter_body").max_length,
         validators=[validate_text_block],
-        widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "true"}),
+        widget=quick_copy.Textarea(attrs={"rows": 14, "spellcheck": "true"}),
         help_text=(
             "Change the wording if you like. Words in double braces, such as "
             "{{ official.salutation }} and {{ signer.name }}, are filled in for each "
@@ -107,22 +107,22 @@ class SignForm(forms.Form):
             "max_length": MAX_LENGTH_MESSAGE,
         },
     )
-    consent_to_send = forms.BooleanField(
+    consent_to_send = quick_copy.BooleanField(
         label="I agree that my name and letter are sent to the officials named above.",
         error_messages={
             "required": "Tick the box to agree that your letter is sent in your name."
         },
     )
-    keep_updated = forms.BooleanField(
+    keep_updated = quick_copy.BooleanField(
         label="Keep me updated about this campaign (optional)", required=False
     )
     # Where the supporter came from, carried from the page's GET (sources.py).
     # Free text: cleaned in clean(), never an error the supporter can't see.
-    utm_source = forms.CharField(required=False, widget=forms.HiddenInput)
-    utm_medium = forms.CharField(required=False, widget=forms.HiddenInput)
-    utm_campaign = forms.CharField(required=False, widget=forms.HiddenInput)
-    ref = forms.CharField(required=False, widget=forms.HiddenInput)
-    referrer_host = forms.CharField(required=False, widget=forms.HiddenInput)
+    utm_source = quick_copy.CharField(required=False, widget=quick_copy.HiddenInput)
+    utm_medium = quick_copy.CharField(required=False, widget=quick_copy.HiddenInput)
+    utm_campaign = quick_copy.CharField(required=False, widget=quick_copy.HiddenInput)
+    ref = quick_copy.CharField(required=False, widget=quick_copy.HiddenInput)
+    referrer_host = quick_copy.CharField(required=False, widget=quick_copy.HiddenInput)
 
     # The form fields the letter's merge fields read (letters/fields.py): once
     # any of them is typed in, the preview shows the supporter instead of

@@ -102,6 +102,13 @@ DATABASES = {
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with a health check that needs no round trip.
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
+    # Behind PgBouncer in transaction mode: no server-side cursors (Django's
+    # docs) and no prepared statements (campaign/services/signature_insert.py).
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+        "DATABASE_TRANSACTION_POOLING", default=False
+    )
     # Fail a request (and /healthz) quickly instead of hanging on a lost database.
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
         "DATABASE_CONNECT_TIMEOUT", default=5

@@ -21,10 +21,10 @@ INSERTs.
 Outside a transaction (a sign POST) the statement commits by itself, and it is a
 prepared statement: PostgreSQL parses and plans it once per connection, not on
 every POST, and no BEGIN or COMMIT round trip goes with it. Together that was a
-third of the database's CPU per signing (bench/README.md). Inside a transaction
-it is sent as plain SQL: a prepared statement gone missing (a connection reset
-under a pooler) is then re-prepared and retried, which an aborted transaction
-would not allow.
+third of the database's CPU per signing (bench/README.md). One gone missing (a
+pooler handing the session on) is prepared again and retried, which only a
+statement outside a transaction can be: inside one, and behind a pooler that
+hands out a session per transaction, it is sent as plain SQL.
 """
 
 from functools import cache
@@ -44,7 +44,7 @@ def signature_insert(*, signature: Signature, email: ConfirmationEmail) -> bool:
         return _inserted_by_orm(signature, email)
     values = _values(signature, _fields(Signature)) + _values(email, _email_fields())
     with connection.cursor() as cursor:
-        if connection.in_atomic_block:
+        if connection.in_atomic_block or _pooled_per_transaction():
             cursor.execute(_statement(), values)
         else:
             _execute_prepared(cursor, values)
@@ -79,6 +79,7 @@ ONE_STATEMENT_VENDORS = ("postgresql",)
 _PREPARED = "quillpost_signature_insert"
 _PREPARED_ON = "_quillpost_signature_insert_on"
 _NO_SUCH_STATEMENT = "26000"  # SQLSTATE invalid_sql_statement_name
+_ALREADY_PREPARED = "42P05"  # SQLSTATE duplicate_prepared_statement
 
 
 def _execute_prepared(cursor, values: list) -> None:
@@ -97,10 +98,25 @@ def _execute_prepared(cursor, values: list) -> None:
 
 
 def _prepare(cursor) -> None:
+    sql = f"PREPARE {_PREPARED} AS {_numbered(_statement())}"
+    try:
+        cursor.execute(sql)
+    except DatabaseError as exc:
+        # Already there: a session handed on by a pooler without DISCARD ALL,
+        # maybe prepared by an older release. Made again from this one's models.
+        if getattr(exc.__cause__, "pgcode", None) != _ALREADY_PREPARED:
+            raise
+        cursor.execute(f"DEALLOCATE {_PREPARED}")
+        cursor.execute(sql)
     # Holding the connection object itself: compared by identity, and never
     # garbage-collected while named here, so a new connection can't pass for it.
-    cursor.execute(f"PREPARE {_PREPARED} AS {_numbered(_statement())}")
     setattr(connection, _PREPARED_ON, connection.connection)
+
+
+def _pooled_per_transaction() -> bool:
+    """Behind PgBouncer in transaction mode (DATABASE_TRANSACTION_POOLING) each
+    statement may run on another server session: nothing prepared would last."""
+    return bool(connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"))
 
 
 def _inserted_by_orm(signature: Signature, email: ConfirmationEmail) -> bool:

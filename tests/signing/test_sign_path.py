@@ -13,7 +13,9 @@ from django.utils import timezone
 
 from campaign import privacy
 from campaign.emails import UnsendableMessage
+from campaign.forms import SignForm
 from campaign.models import ConfirmationEmail, Signature
+from campaign.quick_copy import QuickCopy
 from campaign.services import signature_insert
 from tests.signing.supporter import as_sent, sign
 
@@ -76,7 +78,9 @@ def test_a_row_naming_no_signing_email_fails_as_unsendable(campaign):
 
 # What the insert and its transaction show of themselves (Django logs BEGIN and
 # COMMIT with the queries); the signing's reads (the campaign's targets) aside.
-_WRITE_PATH = {"PREPARE", "EXECUTE", "BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"}
+_WRITE_PATH = {
+    *("PREPARE", "DEALLOCATE", "EXECUTE", "BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")
+}
 
 
 def _statements_of(action, kinds=_WRITE_PATH) -> list[str]:
@@ -147,3 +151,50 @@ def test_a_repeat_outside_a_transaction_locks_and_reminds_in_one_transaction(
         "COMMIT",
     ]
     assert first.confirmation_emails.count() == 2
+
+
+def test_each_sign_form_has_its_own_copies_of_the_fields(campaign):
+    """campaign/quick_copy.py copies fields and widgets its own way: what one
+    form changes (the consent label, a widget's attributes, the validators)
+    stays in that form."""
+    first, second = SignForm(campaign=campaign), SignForm(campaign=campaign)
+    for name, field in first.fields.items():
+        other = second.fields[name]
+        assert field is not other and field.widget is not other.widget
+        assert field.widget.attrs is not other.widget.attrs
+        assert field.validators is not other.validators
+        assert vars(field).keys() == vars(other).keys()
+        assert isinstance(field, QuickCopy) and isinstance(field.widget, QuickCopy)
+    first.fields["full_name"].widget.attrs["class"] = "changed"
+    first.fields["full_name"].validators.append(lambda value: None)
+    assert "class" not in second.fields["full_name"].widget.attrs
+    assert len(second.fields["full_name"].validators) == len(
+        SignForm.base_fields["full_name"].validators
+    )
+
+
+def test_a_statement_of_that_name_already_in_the_session_is_replaced(
+    transactional_db, campaign
+):
+    """A pooler may hand on a session without DISCARD ALL, holding the statement
+    as an older release prepared it."""
+    privacy.consent_text_current()
+    with connection.cursor() as cursor:
+        cursor.execute(f"PREPARE {signature_insert._PREPARED} AS SELECT 1")
+    statements = _statements_of(lambda: sign(campaign, email="a@example.com"))
+    assert statements == ["PREPARE", "DEALLOCATE", "PREPARE", "EXECUTE"]
+    assert Signature.objects.get().confirmation_emails.count() == 1
+
+
+def test_behind_a_pooler_per_transaction_nothing_is_prepared(
+    transactional_db, campaign, monkeypatch
+):
+    """DATABASE_TRANSACTION_POOLING: each statement may reach another session."""
+    monkeypatch.setitem(connection.settings_dict, "DISABLE_SERVER_SIDE_CURSORS", True)
+    privacy.consent_text_current()
+    connection.close()
+    statements = _statements_of(
+        lambda: sign(campaign, email="a@example.com"), _WRITE_PATH | {"WITH"}
+    )
+    assert statements == ["WITH"]
+    assert Signature.objects.get().confirmation_emails.count() == 1
