@@ -28,10 +28,9 @@ next opening or closing time. The version is read right after the campaign row:
 an edit committed before the rest of the page is read shows after the TTL.
 
 Each process also keeps the pages it served (`_local`), checked against the
-cache's version on every view, and by sign POSTs once a second per campaign: a
-signing taken in the second after another process's edit is no worse than one in
-flight during it (confirming checks the campaign again; letters go to the
-targets as they are then).
+cache's version on every view and once a second by sign POSTs: a signing in the
+second after another process's edit is like one in flight during it (confirming
+checks the campaign again; letters go to the targets as they are then).
 
 Only anonymous GETs and HEADs are served from here; a page with a form bound to
 what someone typed (errors, a preview) is filled in at once, never stored.
@@ -189,9 +188,9 @@ def servable(request: HttpRequest) -> bool:
 # the count (a few bytes), not the ~30 kB page, and never serves an old version.
 _local: dict[str, _Stored] = {}
 _LOCAL_MAX = 200  # pages; more campaigns than this: the oldest are forgotten
-# When each last matched the cache's version, for sign POSTs: the round trip was
-# a sixteenth of a POST's CPU (redis-py's machinery: bench/README.md).
-_matched: dict[str, float] = {}
+# For sign POSTs, the version each local copy last matched the cache's, and when.
+# The round trip was a sixteenth of a POST's CPU (redis-py's machinery).
+_matched: dict[str, tuple[str, float]] = {}
 SIGNING_RECHECK_SECONDS = 1.0
 
 
@@ -236,7 +235,7 @@ def _current(slug: str, *extra_keys: str) -> tuple[_Stored | None, dict]:
             return None, {}
     if version is None or stored.version != version:
         return None, {}
-    _matched[slug] = now
+    _matched[slug] = (version, now)
     return stored, cached
 
 
@@ -266,8 +265,9 @@ def cached_signing(*, slug: str) -> CachedSigning | None:
     cached page shows them, for a sign POST: no query, and a cache round trip at
     most every SIGNING_RECHECK_SECONDS. None: no current page (read them)."""
     now, stored = time.time(), _local.get(slug)
-    recent = now - _matched.get(slug, float("-inf")) < SIGNING_RECHECK_SECONDS
-    if stored is None or now >= stored.valid_until or not recent:
+    version, at = _matched.get(slug, (None, now))
+    fresh = stored and stored.version == version and now < stored.valid_until
+    if not (fresh and 0 <= now - at < SIGNING_RECHECK_SECONDS):  # 0: clock set back
         stored, _ = _current(slug)
     if stored is None:
         return None

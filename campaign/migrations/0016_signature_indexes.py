@@ -14,6 +14,14 @@ from django.db import migrations, models
 LIKE_INDEX = 'campaign_signature_token_bbb44a06_like'
 
 
+def _lock_timeout(apps, schema_editor):
+    # Dropping an index takes an exclusive lock on campaign_signature: quick,
+    # but queued behind any long transaction on the table, and every sign POST
+    # would queue behind it. Better to fail and run `migrate` again later.
+    if schema_editor.connection.vendor == 'postgresql':
+        schema_editor.execute("SET LOCAL lock_timeout = '5s'")
+
+
 def _drop_like_index(apps, schema_editor):
     if schema_editor.connection.vendor == 'postgresql':
         schema_editor.execute(f'DROP INDEX IF EXISTS {LIKE_INDEX}')
@@ -33,6 +41,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(_lock_timeout, _lock_timeout),
         migrations.AlterField(
             model_name='signature',
             name='status',

@@ -21,12 +21,14 @@ INSERTs.
 Outside a transaction (a sign POST) the statement commits by itself, and it is a
 prepared statement: PostgreSQL parses and plans it once per connection, not on
 every POST, and no BEGIN or COMMIT round trip goes with it. Together that was a
-third of the database's CPU per signing (bench/README.md). One gone missing (a
-pooler handing the session on) is prepared again and retried, which only a
-statement outside a transaction can be: inside one, and behind a pooler that
-hands out a session per transaction, it is sent as plain SQL.
+third of the database's CPU per signing (bench/README.md). When the prepared one
+has gone missing (a pooler handing the session on) or its plan is stale, that
+POST sends the statement as plain SQL, which only a statement outside a
+transaction can do after a failure; inside one, and behind a pooler that hands
+out a session per transaction, it is always sent as plain SQL.
 """
 
+import hashlib
 from functools import cache
 
 from django.db import DatabaseError, connection, transaction
@@ -44,10 +46,10 @@ def signature_insert(*, signature: Signature, email: ConfirmationEmail) -> bool:
         return _inserted_by_orm(signature, email)
     values = _values(signature, _fields(Signature)) + _values(email, _email_fields())
     with connection.cursor() as cursor:
-        if connection.in_atomic_block or _pooled_per_transaction():
-            cursor.execute(_statement(), values)
-        else:
+        if _commits_by_itself():
             _execute_prepared(cursor, values)
+        else:
+            cursor.execute(_statement(), values)
         row = cursor.fetchone()
     if row is None:
         return False
@@ -74,49 +76,61 @@ def signature_locked(*, signature: Signature) -> Signature | None:
 # Where the one statement works (a data-modifying WITH, ON CONFLICT).
 ONE_STATEMENT_VENDORS = ("postgresql",)
 
-# The prepared statement's name, and the attribute of the connection wrapper that
-# says which database connection it was prepared on (a reconnect loses it).
-_PREPARED = "quillpost_signature_insert"
+# The attribute of the connection wrapper that says which database connection
+# the statement was prepared on (a reconnect loses it).
 _PREPARED_ON = "_quillpost_signature_insert_on"
 _NO_SUCH_STATEMENT = "26000"  # SQLSTATE invalid_sql_statement_name
 _ALREADY_PREPARED = "42P05"  # SQLSTATE duplicate_prepared_statement
+_STALE_PLAN = (
+    "0A000"  # feature_not_supported: "cached plan must not change result type"
+)
 
 
 def _execute_prepared(cursor, values: list) -> None:
-    raw = connection.connection
-    if getattr(connection, _PREPARED_ON, None) is not raw:
+    if getattr(connection, _PREPARED_ON, None) is not connection.connection:
         _prepare(cursor)
     try:
         cursor.execute(_execute(), values)
     except DatabaseError as exc:
         # Gone on the server (DISCARD ALL, a pooler handing over another
-        # session): autocommit, so nothing was written and nothing aborted.
-        if getattr(exc.__cause__, "pgcode", None) != _NO_SUCH_STATEMENT:
+        # session), or planned before a column changed. Autocommit: nothing was
+        # written and nothing aborted, so this POST sends the plain statement and
+        # the next one prepares it again.
+        code = _pgcode(exc)
+        if code not in (_NO_SUCH_STATEMENT, _STALE_PLAN):
             raise
-        _prepare(cursor)
-        cursor.execute(_execute(), values)
+        setattr(connection, _PREPARED_ON, None)
+        if code == _STALE_PLAN:
+            cursor.execute(f"DEALLOCATE {_name()}")
+        cursor.execute(_statement(), values)
 
 
 def _prepare(cursor) -> None:
-    sql = f"PREPARE {_PREPARED} AS {_numbered(_statement())}"
     try:
-        cursor.execute(sql)
+        cursor.execute(f"PREPARE {_name()} AS {_numbered(_statement())}")
     except DatabaseError as exc:
-        # Already there: a session handed on by a pooler without DISCARD ALL,
-        # maybe prepared by an older release. Made again from this one's models.
-        if getattr(exc.__cause__, "pgcode", None) != _ALREADY_PREPARED:
+        # Already there: a session handed on by a pooler without DISCARD ALL.
+        # The name holds a hash of the text, so it is this very statement.
+        if _pgcode(exc) != _ALREADY_PREPARED:
             raise
-        cursor.execute(f"DEALLOCATE {_PREPARED}")
-        cursor.execute(sql)
     # Holding the connection object itself: compared by identity, and never
     # garbage-collected while named here, so a new connection can't pass for it.
     setattr(connection, _PREPARED_ON, connection.connection)
 
 
-def _pooled_per_transaction() -> bool:
-    """Behind PgBouncer in transaction mode (DATABASE_TRANSACTION_POOLING) each
-    statement may run on another server session: nothing prepared would last."""
-    return bool(connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"))
+def _pgcode(exc: DatabaseError) -> str | None:
+    return getattr(exc.__cause__, "pgcode", None)
+
+
+def _commits_by_itself() -> bool:
+    """Autocommit, outside any transaction, and not behind PgBouncer in
+    transaction mode (DATABASE_TRANSACTION_POOLING), where each statement may
+    run on another server session and nothing prepared would last."""
+    return (
+        connection.get_autocommit()
+        and not connection.in_atomic_block
+        and not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
+    )
 
 
 def _inserted_by_orm(signature: Signature, email: ConfirmationEmail) -> bool:
@@ -189,6 +203,14 @@ def _numbered(statement: str) -> str:
 
 
 @cache
+def _name() -> str:
+    """The prepared statement's name, with a hash of its text: a session handed
+    on by a pooler may hold one an older release prepared from other models."""
+    digest = hashlib.blake2s(_statement().encode(), digest_size=6).hexdigest()
+    return f"quillpost_signature_insert_{digest}"
+
+
+@cache
 def _execute() -> str:
     placeholders = ", ".join(["%s"] * _statement().count("%s"))
-    return f"EXECUTE {_PREPARED} ({placeholders})"
+    return f"EXECUTE {_name()} ({placeholders})"

@@ -235,6 +235,20 @@ def test_sign_posts_see_another_process_s_edit_within_the_recheck_interval(
     assert refusal.value.state is ConfirmationState.CLOSED
 
 
+def test_sign_posts_check_the_version_again_when_the_clock_is_set_back(
+    visitor, page_url, campaign
+):
+    """A clock set back (an NTP step) must not stretch the recheck interval."""
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        seen(visitor, page_url)
+        Campaign.objects.filter(pk=campaign.pk).update(status="closed")
+        cache.set(page_cache._version_key(campaign.pk), "edited elsewhere", None)
+        clock.shift(-60)
+        refused = visitor.post(page_url, form_data(email="after@example.com"))
+    assert refused.status_code == 403
+    assert not Signature.objects.exists()
+
+
 def test_a_sign_post_after_the_closing_time_is_refused(client, page_url, campaign):
     closes = timezone.now() + timedelta(seconds=30)
     campaign.closes_at = closes

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import psycopg2
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -78,8 +78,9 @@ def test_a_row_naming_no_signing_email_fails_as_unsendable(campaign):
 
 # What the insert and its transaction show of themselves (Django logs BEGIN and
 # COMMIT with the queries); the signing's reads (the campaign's targets) aside.
-_WRITE_PATH = {
-    *("PREPARE", "DEALLOCATE", "EXECUTE", "BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")
+_WRITE_PATH = {"PREPARE", "DEALLOCATE", "EXECUTE", "WITH", "BEGIN", "COMMIT"} | {
+    "SAVEPOINT",
+    "RELEASE",
 }
 
 
@@ -120,14 +121,47 @@ def test_a_prepared_statement_lost_on_the_server_or_with_the_connection_is_made_
 ):
     privacy.consent_text_current()
     sign(campaign, email="a@example.com")
-    # A pooler handing the session on, or a script, can drop it on the server.
+    # A pooler handing the session on, or a script, can drop it on the server:
+    # that POST sends the plain statement (autocommit: the failed EXECUTE wrote
+    # nothing), the next prepares it again.
     with connection.cursor() as cursor:
         cursor.execute("DEALLOCATE ALL")
     statements = _statements_of(lambda: sign(campaign, email="b@example.com"))
-    assert statements == ["EXECUTE", "PREPARE", "EXECUTE"]
-    connection.close()  # a new connection never has it
+    assert statements == ["EXECUTE", "WITH"]
     statements = _statements_of(lambda: sign(campaign, email="c@example.com"))
     assert statements == ["PREPARE", "EXECUTE"]
+    connection.close()  # a new connection never has it
+    statements = _statements_of(lambda: sign(campaign, email="d@example.com"))
+    assert statements == ["PREPARE", "EXECUTE"]
+    assert Signature.objects.count() == ConfirmationEmail.objects.count() == 4
+
+
+def test_a_prepared_statement_planned_before_a_column_changed_is_replaced(
+    transactional_db, campaign
+):
+    """PostgreSQL refuses to run a prepared statement whose result columns have
+    changed type ("cached plan must not change result type"), as a migration
+    can do under a running site."""
+    privacy.consent_text_current()
+    sign(campaign, email="a@example.com")
+    alter = "ALTER TABLE campaign_confirmationemail ALTER COLUMN id TYPE {}"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
+            " WHERE attrelid = 'campaign_confirmationemail'::regclass"
+            " AND attname = 'id'"
+        )
+        (column_type,) = cursor.fetchone()
+        assert column_type == "bigint"
+        cursor.execute(alter.format("integer"))
+    try:
+        statements = _statements_of(lambda: sign(campaign, email="b@example.com"))
+        assert statements == ["EXECUTE", "DEALLOCATE", "WITH"]
+        statements = _statements_of(lambda: sign(campaign, email="c@example.com"))
+        assert statements == ["PREPARE", "EXECUTE"]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(alter.format(column_type))
     assert Signature.objects.count() == ConfirmationEmail.objects.count() == 3
 
 
@@ -173,17 +207,42 @@ def test_each_sign_form_has_its_own_copies_of_the_fields(campaign):
     )
 
 
-def test_a_statement_of_that_name_already_in_the_session_is_replaced(
+def test_a_statement_already_in_the_session_is_used_and_an_older_ones_left_alone(
     transactional_db, campaign
 ):
-    """A pooler may hand on a session without DISCARD ALL, holding the statement
-    as an older release prepared it."""
+    """A pooler may hand on a session without DISCARD ALL, holding one an older
+    release prepared from other models (its name holds a hash of its text, so
+    that is another name), or this very statement."""
     privacy.consent_text_current()
     with connection.cursor() as cursor:
-        cursor.execute(f"PREPARE {signature_insert._PREPARED} AS SELECT 1")
+        cursor.execute("PREPARE quillpost_signature_insert_000000000000 AS SELECT 1")
     statements = _statements_of(lambda: sign(campaign, email="a@example.com"))
-    assert statements == ["PREPARE", "DEALLOCATE", "PREPARE", "EXECUTE"]
-    assert Signature.objects.get().confirmation_emails.count() == 1
+    assert statements == ["PREPARE", "EXECUTE"]
+    connection.close()  # a new session, which this process has prepared nothing on
+    statement = signature_insert._numbered(signature_insert._statement())
+    with connection.cursor() as cursor:
+        cursor.execute(f"PREPARE {signature_insert._name()} AS {statement}")
+    statements = _statements_of(lambda: sign(campaign, email="b@example.com"))
+    assert statements == ["PREPARE", "EXECUTE"]  # that PREPARE found it there
+    assert Signature.objects.count() == ConfirmationEmail.objects.count() == 2
+
+
+def test_inside_a_transaction_or_without_autocommit_nothing_is_prepared(
+    transactional_db, campaign
+):
+    """After a failure there, nothing more could run: the plain statement."""
+    privacy.consent_text_current()
+    connection.close()
+    with transaction.atomic():
+        statements = _statements_of(lambda: sign(campaign, email="a@example.com"))
+    assert statements == ["WITH"]
+    assert Signature.objects.count() == ConfirmationEmail.objects.count() == 1
+    assert signature_insert._commits_by_itself()
+    connection.set_autocommit(False)
+    try:
+        assert not signature_insert._commits_by_itself()
+    finally:
+        connection.set_autocommit(True)
 
 
 def test_behind_a_pooler_per_transaction_nothing_is_prepared(
