@@ -42,6 +42,7 @@ class SignerEmailField(quick_copy.EmailField):
     default_validators = [validate_signer_email]
 
 
+@quick_copy.quick_fields
 class SignForm(forms.Form):
     full_name = quick_copy.CharField(
         label="Full name",

@@ -3,10 +3,14 @@ signing and its email in one statement on PostgreSQL, two ORM INSERTs elsewhere;
 the same rows and the same answers either way. And the signing's emails,
 rendered when sent with the links of the site they were asked for at."""
 
-from datetime import timedelta
+import copy
+import functools
+from contextlib import nullcontext
+from datetime import datetime, timedelta
 
 import psycopg2
 import pytest
+import time_machine
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -15,7 +19,7 @@ from campaign import privacy
 from campaign.emails import UnsendableMessage
 from campaign.forms import SignForm
 from campaign.models import ConfirmationEmail, Signature
-from campaign.quick_copy import QuickCopy
+from campaign.quick_copy import QuickField, QuickWidget
 from campaign.services import signature_insert
 from tests.signing.supporter import as_sent, sign
 
@@ -187,24 +191,76 @@ def test_a_repeat_outside_a_transaction_locks_and_reminds_in_one_transaction(
     assert first.confirmation_emails.count() == 2
 
 
+def test_the_statements_values_are_what_djangos_field_preparation_gives(campaign):
+    """signature_insert._values() passes some values on as they are: exactly
+    those Django's get_db_prep_save() would send unchanged. Every kind of value
+    the two rows hold: text, empty and None, booleans, integers, foreign keys,
+    aware datetimes and (which takes Django's way, warning) a naive one."""
+    signature = Signature(
+        campaign=campaign,
+        full_name="Ada Lovelace",
+        email="ada@example.com",
+        email_normalised="ada@example.com",
+        postcode="NW1 6XE",
+        consent_to_send=True,
+        consent_text=privacy.consent_text_current(),
+        consented_at=timezone.now(),
+        letters_delivered=3,
+    )
+    email = ConfirmationEmail(template="confirm", site_url="https://example.org")
+    email.next_attempt_at = datetime(2026, 12, 4, 12, 0)  # naive
+    rows = (
+        (signature, signature_insert._fields(Signature)),
+        (email, signature_insert._email_fields()),
+    )
+    kinds = set()
+    for obj, fields in rows:
+        warns = pytest.warns(RuntimeWarning) if obj is email else nullcontext()
+        # auto_now(_add) stamps the time on each call: the clock stands still.
+        with time_machine.travel(timezone.now(), tick=False), warns:
+            ours = signature_insert._values(obj, fields)
+            djangos = [
+                f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields
+            ]
+        assert ours == djangos
+        assert [type(v) for v in ours] == [type(v) for v in djangos]
+        kinds |= {type(v) for v in ours}
+    assert {str, bool, int, datetime, type(None)} <= kinds
+
+
 def test_each_sign_form_has_its_own_copies_of_the_fields(campaign):
     """campaign/quick_copy.py copies fields and widgets its own way: what one
     form changes (the consent label, a widget's attributes, the validators)
-    stays in that form."""
+    stays in that form, and it copies what Django's own deep copy copies."""
     first, second = SignForm(campaign=campaign), SignForm(campaign=campaign)
     for name, field in first.fields.items():
         other = second.fields[name]
+        assert isinstance(field, QuickField) and isinstance(field.widget, QuickWidget)
         assert field is not other and field.widget is not other.widget
         assert field.widget.attrs is not other.widget.attrs
         assert field.validators is not other.validators
-        assert vars(field).keys() == vars(other).keys()
-        assert isinstance(field, QuickCopy) and isinstance(field.widget, QuickCopy)
     first.fields["full_name"].widget.attrs["class"] = "changed"
     first.fields["full_name"].validators.append(lambda value: None)
     assert "class" not in second.fields["full_name"].widget.attrs
     assert len(second.fields["full_name"].validators) == len(
         SignForm.base_fields["full_name"].validators
     )
+    # Against Django's way: copy.deepcopy() of a plain dict of the same fields.
+    # Each attribute is the same object where Django's copy shares it, and a
+    # copy where Django copies it.
+    base = SignForm.base_fields
+    quick, djangos = copy.deepcopy(base), copy.deepcopy(dict(base))
+    assert quick.keys() == djangos.keys()
+    for name in base:
+        for path in ((), ("widget",)):
+            original, ours, theirs = (
+                functools.reduce(getattr, path, fields[name])
+                for fields in (base, quick, djangos)
+            )
+            assert vars(ours).keys() == vars(theirs).keys() == vars(original).keys()
+            for attribute, value in vars(original).items():
+                ours_shared = vars(ours)[attribute] is value
+                assert ours_shared == (vars(theirs)[attribute] is value), attribute
 
 
 def test_a_statement_already_in_the_session_is_used_and_an_older_ones_left_alone(
