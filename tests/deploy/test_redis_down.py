@@ -108,12 +108,12 @@ def test_site_stays_up_while_redis_is_down_and_delivers_once_it_is_back(
     )
     beat = celery_beat({**env, **WORKER_TEST_ENV}, tmp_path / "beat.log")
     processes = (beat, worker, web)
+    visitor = Visitor(f"http://127.0.0.1:{port}")
     try:
         for process in processes:  # all three start up at once, Redis up
             process.start(wait=False)
         base = f"http://127.0.0.1:{port}"
         wait_for_http(base + "/healthz")
-        visitor = Visitor(base)
         assert visitor.get("/").status_code == 200  # Redis up: warm the process
         worker.wait_for_log(worker.ready)
         beat.wait_for_log(beat.ready)
@@ -206,6 +206,9 @@ def test_site_stays_up_while_redis_is_down_and_delivers_once_it_is_back(
         )
         cache_back.close()
     finally:
+        # Gunicorn's graceful stop keeps a kept-alive connection open for up to
+        # 2 s (gthread's STOP_KEEPALIVE_LINGER): closed by the client, it ends now.
+        visitor.session.close()
         stop_together(processes)
     served = [line for line in json_lines(web.log()) if "status" in line]
     assert served and not [line for line in served if line["status"] >= 500]
