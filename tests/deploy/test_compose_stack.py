@@ -22,6 +22,7 @@ from tests.support.compose import (
     service_command,
 )
 from tests.support.http import (
+    closing_connections,
     forms_of,
     local_session,
     proxied_session,
@@ -62,7 +63,10 @@ def test_compose_stack_serves_signs_confirms_and_delivers(smtp, tmp_path):
     site_url = env["web"]["SITE_URL"]
     host = env["web"]["DJANGO_ALLOWED_HOSTS"].split(",")[0]
     stack = ProcessStack(tmp_path)
-    browser, direct = proxied_session(site_url, web_port), local_session()
+    # Each answer closes its connection, so that gunicorn stops at once at the
+    # end (tests/support/http.closing_connections).
+    browser = closing_connections(proxied_session(site_url, web_port))
+    direct = closing_connections(local_session())
     try:
         # redis: the service's own flags; only where it listens and writes differ.
         stack.start(
@@ -194,8 +198,6 @@ def test_compose_stack_serves_signs_confirms_and_delivers(smtp, tmp_path):
         assert worker_check.wait(30) == 0, worker_check.log()
         stack["beat"].wait_for_log("Sending due task")
     finally:
-        # Gunicorn's graceful stop keeps a kept-alive connection open for up to
-        # 2 s (gthread's STOP_KEEPALIVE_LINGER): closed by the client, it ends now.
         browser.close()
         direct.close()
         stack.stop_all()

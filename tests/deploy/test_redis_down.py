@@ -14,7 +14,13 @@ import pytest
 from campaign.models import ConfirmationEmail, Letter, Signature
 from campaign.models.campaigns import CampaignTarget
 from campaign.official_pages import official_page_token
-from tests.support.http import forms_of, local_session, submit, wait_for_http
+from tests.support.http import (
+    closing_connections,
+    forms_of,
+    local_session,
+    submit,
+    wait_for_http,
+)
 from tests.support.processes import (
     LiveProcess,
     celery_beat,
@@ -60,7 +66,7 @@ class Visitor:
     """A requests session on the site that times and records every response."""
 
     def __init__(self, base: str) -> None:
-        self.base, self.session = base, local_session()
+        self.base, self.session = base, closing_connections(local_session())
         self.responses = []  # (seconds, response), redirects included
 
     def _timed(self, call, *args, **kwargs):
@@ -206,8 +212,6 @@ def test_site_stays_up_while_redis_is_down_and_delivers_once_it_is_back(
         )
         cache_back.close()
     finally:
-        # Gunicorn's graceful stop keeps a kept-alive connection open for up to
-        # 2 s (gthread's STOP_KEEPALIVE_LINGER): closed by the client, it ends now.
         visitor.session.close()
         stop_together(processes)
     served = [line for line in json_lines(web.log()) if "status" in line]
