@@ -35,6 +35,7 @@ pytest_plugins = [
     "tests.support.logs",
     "tests.support.redis_server",
     "tests.support.smtp",
+    "tests.support.static_files",
     "tests.support.worker",
 ]
 

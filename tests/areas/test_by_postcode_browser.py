@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from campaign import demo_areas
 from campaign.models import Signature
 from tests.pages.test_browser import assert_accessible
+from tests.support.browser import preview_refreshed
 
 
 @pytest.fixture
@@ -38,14 +39,17 @@ def test_the_live_preview_finds_the_representative_and_offers_a_choice(
     page.goto(quillford)
     preview = page.locator("#letter-preview")
     expect(preview).to_contain_text("Enter your postcode and the letter is addressed")
-    fill(page, postcode="qp1 1aa", email="ada@example.com")
+    with preview_refreshed(page):
+        fill(page, postcode="qp1 1aa", email="ada@example.com")
     expect(preview).to_contain_text("You are writing to Robin Ashby")
     expect(preview).to_contain_text("Dear Councillor Ashby")
 
-    page.get_by_label("Postcode").fill("QP3 1ZZ")  # East and West share QP3 1
+    with preview_refreshed(page):
+        page.get_by_label("Postcode").fill("QP3 1ZZ")  # East and West share QP3 1
     expect(preview).to_contain_text("Which is yours?")
     assert_accessible(page, "campaign page with the area choice")
-    page.get_by_label("Quillford West (Grace Mensah)").check()
+    with preview_refreshed(page):
+        page.get_by_label("Quillford West (Grace Mensah)").check()
     expect(preview).to_contain_text("You are writing to Grace Mensah")
     page.get_by_role("button", name="Sign the letter").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")

@@ -23,6 +23,7 @@ from tests.support.compose import (
     service_command,
 )
 from tests.support.http import (
+    closing_connections,
     forms_of,
     local_session,
     proxied_session,
@@ -66,6 +67,10 @@ def test_compose_stack_serves_signs_confirms_and_delivers(smtp, tmp_path):
     site_url = env["web"]["SITE_URL"]
     host = env["web"]["DJANGO_ALLOWED_HOSTS"].split(",")[0]
     stack = ProcessStack(tmp_path)
+    # Each answer closes its connection, so that gunicorn stops at once at the
+    # end (tests/support/http.closing_connections).
+    browser = closing_connections(proxied_session(site_url, web_port))
+    direct = closing_connections(local_session())
     try:
         # redis: the service's own flags; only where it listens and writes differ.
         stack.start(
@@ -114,7 +119,6 @@ def test_compose_stack_serves_signs_confirms_and_delivers(smtp, tmp_path):
             env["worker"],
         )
 
-        browser = proxied_session(site_url, web_port)
         home = browser.get(site_url + "/")
         assert home.status_code == 200
         assert home.headers["Strict-Transport-Security"] == (
@@ -125,7 +129,7 @@ def test_compose_stack_serves_signs_confirms_and_delivers(smtp, tmp_path):
         assert home.headers["Referrer-Policy"] == "same-origin"
         assert home.headers["X-Frame-Options"] == "DENY"
         # Without the proxy's header, the site sends the browser to https.
-        plain = local_session().get(
+        plain = direct.get(
             f"http://127.0.0.1:{web_port}/",
             headers={"Host": host},
             allow_redirects=False,
@@ -151,6 +155,7 @@ def test_compose_stack_serves_signs_confirms_and_delivers(smtp, tmp_path):
             assert "immutable" in cache_control
             assert _max_age(cache_control) >= 365 * 24 * 3600
             assert gzip.decompress(css.raw.read(decode_content=False))
+            css.close()  # a streamed response's connection back to the session
 
         [sign_form] = [f for f in forms_of(page) if "full_name" in f.fields]
         signer = {
@@ -197,6 +202,8 @@ def test_compose_stack_serves_signs_confirms_and_delivers(smtp, tmp_path):
         assert worker_check.wait(30) == 0, worker_check.log()
         stack["beat"].wait_for_log("Sending due task")
     finally:
+        browser.close()
+        direct.close()
         stack.stop_all()
 
     # Logs: JSON lines only (gunicorn's own included), one per request, and the

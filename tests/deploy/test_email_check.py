@@ -67,33 +67,45 @@ def test_debug_allows_anything(production):
     assert email_errors() == []
 
 
-def _migrate(tmp_path, *args: str, **env) -> subprocess.CompletedProcess:
+def _migrate(db_dir, *args: str, **env) -> subprocess.Popen:
+    """`manage.py migrate` started on a SQLite file in `db_dir`; communicate()
+    for its output."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("EMAIL_")}
-    return subprocess.run(
+    return subprocess.Popen(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0", *args],
         cwd=ROOT,
         env={
             **clean,
             "DJANGO_DEBUG": "0",
             "DJANGO_SECRET_KEY": "x" * 50,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "DATABASE_URL": f"sqlite:///{db_dir / 'db.sqlite3'}",
             **env,
         },
-        capture_output=True, text=True, timeout=120,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+
+
+def _finished(process: subprocess.Popen) -> subprocess.CompletedProcess:
+    stdout, stderr = process.communicate(timeout=120)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
 def test_migrate_refuses_to_run_with_mail_going_to_the_catcher(tmp_path):
     """What compose's migrate service runs: it stops before touching the database,
     so web, worker and beat (which wait for it) never start."""
-    refused = _migrate(tmp_path, EMAIL_HOST="mailpit", EMAIL_PORT="1025")
-    assert refused.returncode != 0
-    assert "quillpost.E001" in refused.stderr
-    assert not (tmp_path / "db.sqlite3").exists()
+    # Both at once (a second of start-up each), each on a database of its own.
+    refused_dir, allowed_dir = tmp_path / "refused", tmp_path / "allowed"
+    refused_dir.mkdir()
+    allowed_dir.mkdir()
+    refused = _migrate(refused_dir, EMAIL_HOST="mailpit", EMAIL_PORT="1025")
     # Allowed, migrate gets past the checks to its plan (--plan: no need to apply it).
     allowed = _migrate(
-        tmp_path, "--plan", EMAIL_HOST="mailpit", EMAIL_ALLOW_TEST_SINK="1"
+        allowed_dir, "--plan", EMAIL_HOST="mailpit", EMAIL_ALLOW_TEST_SINK="1"
     )
+    refused, allowed = _finished(refused), _finished(allowed)
+    assert refused.returncode != 0
+    assert "quillpost.E001" in refused.stderr
+    assert not (refused_dir / "db.sqlite3").exists()
     assert allowed.returncode == 0, allowed.stderr
     assert "quillpost.E001" not in allowed.stderr
     assert "campaign.0001_initial" in allowed.stdout

@@ -14,7 +14,13 @@ import pytest
 from campaign.models import ConfirmationEmail, Letter, Signature
 from campaign.models.campaigns import CampaignTarget
 from campaign.official_pages import official_page_token
-from tests.support.http import forms_of, local_session, submit, wait_for_http
+from tests.support.http import (
+    closing_connections,
+    forms_of,
+    local_session,
+    submit,
+    wait_for_http,
+)
 from tests.support.processes import (
     LiveProcess,
     celery_beat,
@@ -60,7 +66,7 @@ class Visitor:
     """A requests session on the site that times and records every response."""
 
     def __init__(self, base: str) -> None:
-        self.base, self.session = base, local_session()
+        self.base, self.session = base, closing_connections(local_session())
         self.responses = []  # (seconds, response), redirects included
 
     def _timed(self, call, *args, **kwargs):
@@ -108,12 +114,12 @@ def test_site_stays_up_while_redis_is_down_and_delivers_once_it_is_back(
     )
     beat = celery_beat({**env, **WORKER_TEST_ENV}, tmp_path / "beat.log")
     processes = (beat, worker, web)
+    visitor = Visitor(f"http://127.0.0.1:{port}")
     try:
         for process in processes:  # all three start up at once, Redis up
             process.start(wait=False)
         base = f"http://127.0.0.1:{port}"
         wait_for_http(base + "/healthz")
-        visitor = Visitor(base)
         assert visitor.get("/").status_code == 200  # Redis up: warm the process
         worker.wait_for_log(worker.ready)
         beat.wait_for_log(beat.ready)
@@ -206,6 +212,7 @@ def test_site_stays_up_while_redis_is_down_and_delivers_once_it_is_back(
         )
         cache_back.close()
     finally:
+        visitor.session.close()
         stop_together(processes)
     served = [line for line in json_lines(web.log()) if "status" in line]
     assert served and not [line for line in served if line["status"] >= 500]

@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 from campaign.demo import DEMO_SLUG
 from campaign.models import Campaign, Signature
 from tests.factories import SignatureFactory
-from tests.support.browser import axe_violations
+from tests.support.browser import axe_violations, preview_refreshed
 
 LINK_RE = re.compile(r"http://[^\s/]+/confirm/[\w-]+/")
 
@@ -103,9 +103,10 @@ def test_supporter_signs_confirms_and_is_thanked(
         "that a country which lets murderers walk free on its streets invites the "
         "next crime, and I believe him."
     )
-    fill_the_form(
-        page, name="Ada Lovelace", email="ada@example.com", paragraph=paragraph
-    )
+    with preview_refreshed(page):
+        fill_the_form(
+            page, name="Ada Lovelace", email="ada@example.com", paragraph=paragraph
+        )
     first_letter = page.locator("#letter-preview details").first
     # The live preview, rendered by the server as the form changes.
     expect(first_letter).to_contain_text("Ada Lovelace")

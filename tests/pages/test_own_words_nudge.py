@@ -13,7 +13,7 @@ from campaign.models import Campaign, DeliveryMode, Letter
 from campaign.services.signing import campaign_sign, signature_confirm
 from tests.factories import CampaignFactory, LetterTemplateFactory, OfficialFactory
 from tests.pages.sign_form import form_data
-from tests.support.browser import axe_violations
+from tests.support.browser import axe_violations, preview_refreshed
 
 MIN_WORDS = 25
 # 33 words, as letters/own_words.py counts them: comfortably over 25.
@@ -143,13 +143,15 @@ def test_typing_own_words_changes_the_message_live(page, live_campaign):
     # screen reader to announce the change.
     page.evaluate("document.getElementById('own-words').dataset.kept = 'yes'")
 
-    page.get_by_label("Full name").fill("Ada Lovelace")
-    page.get_by_label("Your own paragraph (optional)").fill(
-        " ".join(THIRTY_WORDS.split()[:10])
-    )
+    with preview_refreshed(page):
+        page.get_by_label("Full name").fill("Ada Lovelace")
+        page.get_by_label("Your own paragraph (optional)").fill(
+            " ".join(THIRTY_WORDS.split()[:10])
+        )
     expect(nudge).to_contain_text("Add about 15 more words of your own")
 
-    page.get_by_label("Your own paragraph (optional)").fill(THIRTY_WORDS)
+    with preview_refreshed(page):
+        page.get_by_label("Your own paragraph (optional)").fill(THIRTY_WORDS)
     expect(nudge).to_contain_text(
         "Enough words of your own: your letter is sent to Alex Morgan on its own."
     )

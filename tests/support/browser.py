@@ -2,6 +2,7 @@
 accessibility checks. CHROMIUM_PATH names the browser (default: Debian's
 /usr/bin/chromium; e.g. a Chrome or Chromium elsewhere on macOS or Fedora)."""
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -45,6 +46,23 @@ def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
     page.add_script_tag(path=str(AXE_JS))
     result = page.evaluate("async () => await axe.run(document)")
     return [v for v in result["violations"] if v["impact"] in impacts]
+
+
+@contextlib.contextmanager
+def preview_refreshed(page, selector: str = "#letter-preview"):
+    """Wait, after the block, for the live preview's refresh the block's typing
+    started: static/js/site.js sets the preview's `data-updated` once the new
+    preview is in place. Checked every animation frame, it is seen as it lands;
+    expect()'s own polling backs off to a second between looks, and a preview
+    comes 300 ms (the typing pause) plus a request after the last keystroke.
+    The test's expect() still decides what the preview must say."""
+    before = page.locator(selector).get_attribute("data-updated")
+    yield
+    page.wait_for_function(
+        "([selector, before]) =>"
+        " document.querySelector(selector).getAttribute('data-updated') !== before",
+        arg=[selector, before],
+    )
 
 
 @pytest.fixture(scope="session")

@@ -35,6 +35,15 @@ def local_session() -> requests.Session:
     return session
 
 
+def closing_connections(session: requests.Session) -> requests.Session:
+    """`session`, asking the server to close each connection after its answer:
+    for a gunicorn the test stops. At SIGTERM, gunicorn 27's gthread worker
+    waits for each kept-alive connection's keepalive timeout (2 s), even one the
+    client has closed meanwhile; one the server closed itself is already gone."""
+    session.headers["Connection"] = "close"
+    return session
+
+
 class BehindTlsProxy(HTTPAdapter):
     """The TLS proxy in front of gunicorn, for a requests session: a request to
     the public https site goes to gunicorn's local port as plain http, with the

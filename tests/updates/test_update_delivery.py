@@ -122,24 +122,27 @@ def test_pause_holds_the_rest_and_resume_sends_them_once(
 ):
     # Paced at 20 a second: batches two seconds apart (pacing.BATCH_SPAN), so
     # some are still waiting when the first copies arrive, even on a slow day.
+    # Two batches, no more: the first runs at 2 s, the second at 4 s (a third
+    # would only add to the time the paused test waits for its countdown).
     settings.UPDATE_SEND_RATE_PER_MINUTE = 1200
-    supporters(campaign, 100)
+    count = 82  # copies 0-40 due in the first 2 s, 41-81 in the next
+    supporters(campaign, count)
     update = updates.update_send(update_id=draft(campaign).pk)
     smtp.wait_for(3)
     paused = updates.update_pause(update_id=update.pk)
     assert paused > 0
     wait_for_idle_broker(broker)  # the batch being sent finishes; the rest wait
     before = len(smtp.messages)
-    assert before + paused == 100
+    assert before + paused == count
     assert UpdateEmail.objects.filter(update=update, status="paused").count() == paused
 
     settings.UPDATE_SEND_RATE_PER_MINUTE = 0  # the rest at once, from now
     updates.update_resume(update_id=update.pk)
-    smtp.wait_for(100)
-    wait_until(sent(update, 100), message="all 100 sent after resuming")
+    smtp.wait_for(count)
+    wait_until(sent(update, count), message=f"all {count} sent after resuming")
     wait_for_idle_broker(broker)
-    assert len(smtp.messages) == 100
-    assert len({m["Message-ID"] for m in smtp.messages}) == 100
+    assert len(smtp.messages) == count
+    assert len({m["Message-ID"] for m in smtp.messages}) == count
 
 
 def test_no_copy_for_who_withdrew_was_anonymised_or_opted_out_meanwhile(
@@ -152,8 +155,9 @@ def test_no_copy_for_who_withdrew_was_anonymised_or_opted_out_meanwhile(
     from campaign.models import Signature
     from campaign.services.anonymising import signature_anonymise, signature_withdraw
 
-    # One a second, in signing order: the first batch runs after two seconds.
-    settings.UPDATE_SEND_RATE_PER_MINUTE = 60
+    # Two a second, in signing order: one batch, run when its last copy is due
+    # (1.5 s), long after the three changes below (milliseconds each).
+    settings.UPDATE_SEND_RATE_PER_MINUTE = 120
     stays, withdraws, erased, unticked = supporters(campaign, 4)
     update = updates.update_send(update_id=draft(campaign).pk)
     signature_withdraw(signature_id=withdraws.pk)
