@@ -15,7 +15,11 @@ bind = env.str("GUNICORN_BIND", default="0.0.0.0:8000")  # noqa: S104 (container
 # busy streaming misses its heartbeat and is killed mid-download at `timeout`.
 # A gthread worker's main thread keeps the heartbeat going (bench/README.md).
 worker_class = "gthread"
-workers = env.int("WEB_CONCURRENCY", default=3)
+# One process per CPU: each runs Python under one GIL, so a third process on two
+# CPUs only takes turns with the others (sign POSTs cost 11% more CPU each with
+# 3 on the 2-CPU bench machine: bench/README.md); the threads cover waits on
+# PostgreSQL and Redis. Set WEB_CONCURRENCY to the CPUs a larger host gives.
+workers = env.int("WEB_CONCURRENCY", default=2)
 threads = env.int("GUNICORN_THREADS", default=4)
 timeout = env.int("GUNICORN_TIMEOUT", default=30)
 # Recycle workers now and then so a slow leak cannot grow without bound. Not
