@@ -41,7 +41,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(_lock_timeout, _lock_timeout),
+        # First on the way forward, last on the way back (undone in reverse).
+        migrations.RunPython(_lock_timeout, migrations.RunPython.noop),
         migrations.AlterField(
             model_name='signature',
             name='status',
@@ -77,4 +78,5 @@ class Migration(migrations.Migration):
                 migrations.RunPython(_drop_like_index, _create_like_index),
             ],
         ),
+        migrations.RunPython(migrations.RunPython.noop, _lock_timeout),
     ]
