@@ -82,9 +82,8 @@ ONE_STATEMENT_VENDORS = ("postgresql",)
 _PREPARED_ON = "_quillpost_signature_insert_on"
 _NO_SUCH_STATEMENT = "26000"  # SQLSTATE invalid_sql_statement_name
 _ALREADY_PREPARED = "42P05"  # SQLSTATE duplicate_prepared_statement
-_STALE_PLAN = (
-    "0A000"  # feature_not_supported: "cached plan must not change result type"
-)
+# SQLSTATE feature_not_supported, as in "cached plan must not change result type".
+_STALE_PLAN = "0A000"
 
 
 def _execute_prepared(cursor, values: list) -> None:
@@ -187,11 +186,14 @@ def _values(obj: Model, fields: list[Field]) -> list:
     for field in fields:
         value = field.pre_save(obj, True)
         kind = _AS_IS.get(type(field))
-        if kind is None or not (
+        as_is = kind is not None and (
             value is None
-            or type(value) is kind
-            and (kind is not datetime or value.tzinfo is not None)
-        ):
+            or (
+                type(value) is kind
+                and (kind is not datetime or value.tzinfo is not None)
+            )
+        )
+        if not as_is:
             value = field.get_db_prep_save(value, connection)
         values.append(value)
     return values
